@@ -1,0 +1,38 @@
+# vgic-harness: two commands matter on a fresh clone: `make run_tests` and `make check`.
+SHELL := /bin/bash
+NODE := node --import=tsx
+STAMP := node_modules/.install-stamp
+
+# Runner options, e.g. make run_tests TESTS="vgic_group_*" RUN_FLAGS="--format ktap"
+TESTS ?=
+RUN_FLAGS ?=
+
+.PHONY: all install run_tests check typecheck unit selftests bench clean
+
+all: check
+
+# Install dependencies only when missing or when package files changed.
+$(STAMP): package.json $(wildcard package-lock.json)
+	@if [ -f package-lock.json ]; then npm ci --no-audit --no-fund; else npm install --no-audit --no-fund; fi
+	@touch $(STAMP)
+
+install: $(STAMP)
+
+run_tests: $(STAMP)
+	$(NODE) bin/vgic-harness.ts run $(RUN_FLAGS) $(TESTS)
+
+typecheck: $(STAMP)
+	npx tsc --noEmit -p tsconfig.json
+
+unit: $(STAMP)
+	npx tap
+
+selftests: run_tests
+
+check: typecheck unit selftests
+
+bench: $(STAMP)
+	$(NODE) bench/index.ts
+
+clean:
+	rm -rf node_modules .tap
