@@ -1,0 +1,7 @@
+// The one entry point for guest code: the Guest API, the guest GIC library and constants.
+
+export { Guest, type Access } from './guest.ts';
+export * from './gic.ts';
+export type { GuestProgram, GuestRequest, GuestReply } from '../kvm/guest-abi.ts';
+export * from '../uapi/gic.ts';
+export * from '../vgic/cpuif-regs.ts';

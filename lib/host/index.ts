@@ -1,0 +1,27 @@
+// The one entry point a selftest's host side imports: kvm_util, vgic.c and test_util.h in
+// camelCase, plus the uapi and GIC constants under their kernel names.
+
+export * from '../uapi/errno.ts';
+export * from '../uapi/kvm.ts';
+export * from '../uapi/gic.ts';
+export * from '../vgic/cpuif-regs.ts';
+export { PROFILES, DEFAULT_PROFILE_NAME, findProfile, resolveProfile, type HostProfile } from '../vgic/profiles.ts';
+export {
+  UCALL_NONE,
+  UCALL_SYNC,
+  UCALL_ABORT,
+  UCALL_PRINTF,
+  UCALL_DONE,
+  UCALL_UNHANDLED,
+  type Ucall,
+  type GuestProgram,
+} from '../kvm/guest-abi.ts';
+export { KvmVcpu, vcpuMpidr } from '../kvm/vcpu.ts';
+export { KvmVm, type VmOptions } from '../kvm/vm.ts';
+export { formatPrintf } from '../kvm/printf.ts';
+export * from './buffers.ts';
+export * from './kvm-util.ts';
+export * from './vgic.ts';
+export * from './test-util.ts';
+export * from './selftest.ts';
+export * from './threads.ts';

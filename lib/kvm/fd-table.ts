@@ -1,0 +1,21 @@
+// Process-wide file descriptors for devices, so ported tests keep `if (fd < 0)` and close(fd).
+
+import { EBADF } from '../uapi/errno.ts';
+
+const table = new Map<number, unknown>();
+let next = 3;
+
+export function allocFd(obj: unknown): number {
+  const fd = next++;
+  table.set(fd, obj);
+  return fd;
+}
+
+export function lookupFd<T>(fd: number, guard: (o: unknown) => o is T): T | number {
+  const o = table.get(fd);
+  return o !== undefined && guard(o) ? o : -EBADF;
+}
+
+export function closeFd(fd: number): number {
+  return table.delete(fd) ? 0 : -EBADF;
+}

@@ -1,0 +1,205 @@
+// The emulated host kernel's VM: vCPU creation, devices, KVM_IRQ_LINE and the first-run hook
+// (virt/kvm/kvm_main.c: kvm_vm_ioctl_create_vcpu, kvm_ioctl_create_device; arch/arm64/kvm/arm.c:
+// kvm_arch_vcpu_precreate, kvm_vm_ioctl_irq_line).
+
+import { EBADF, EBUSY, EEXIST, EINVAL, EIO, ENXIO } from '../uapi/errno.ts';
+import {
+  KVM_ARM_IRQ_CPU_FIQ,
+  KVM_ARM_IRQ_NUM_MASK,
+  KVM_ARM_IRQ_TYPE_CPU,
+  KVM_ARM_IRQ_TYPE_MASK,
+  KVM_ARM_IRQ_TYPE_PPI,
+  KVM_ARM_IRQ_TYPE_SHIFT,
+  KVM_ARM_IRQ_TYPE_SPI,
+  KVM_ARM_IRQ_VCPU2_MASK,
+  KVM_ARM_IRQ_VCPU2_SHIFT,
+  KVM_ARM_IRQ_VCPU_MASK,
+  KVM_ARM_IRQ_VCPU_SHIFT,
+  KVM_CREATE_DEVICE_TEST,
+  VGIC_NR_PRIVATE_IRQS,
+  VGIC_NR_SGIS,
+  VGIC_V3_MAX_CPUS,
+} from '../uapi/kvm.ts';
+import { maxVcpus, vgicInjectIrq, vgicMapResources, vgicVcpuInit } from '../vgic/init.ts';
+import { type KvmDeviceOps, createVgicDevice } from '../vgic/kvm-device.ts';
+import { resolveProfile } from '../vgic/profiles.ts';
+import { DEFAULT_HOST_CAPS, VgicCpu, VgicDist, type VgicHostCaps } from '../vgic/state.ts';
+import type { UserBuf } from '../vgic/user-buf.ts';
+import { allocFd, closeFd, lookupFd } from './fd-table.ts';
+import { KvmVcpu, vcpuMpidr } from './vcpu.ts';
+
+/** KVM_MAX_VCPU_IDS on arm64. */
+export const KVM_MAX_VCPU_IDS = VGIC_V3_MAX_CPUS;
+
+export interface VmOptions {
+  /** Guest physical address bits (IPA size); 40 as on common hosts. */
+  ipaBits?: number;
+  /** Host ICH_VTR_EL2.PRIbits + 1. */
+  priBits?: 5 | 6 | 7;
+  /** Host-kernel profile name (default: $VGIC_PROFILE, else the newest). */
+  profile?: string;
+  /** Host can emulate GICv2 (a GICv3 with the GICv2-compatible CPU interface). */
+  gicv2Compat?: boolean;
+  /** Host has GICv4.1 direct vSGIs (nASSGIcap). */
+  directSgis?: boolean;
+  /** Guest accesses one KVM_RUN may perform before the run is declared a runaway. */
+  accessBudget?: number;
+}
+
+export const DEFAULT_ACCESS_BUDGET = 50_000_000;
+
+export class KvmDevice {
+  constructor(
+    readonly vm: KvmVm,
+    readonly ops: KvmDeviceOps,
+  ) {}
+}
+
+const isDevice = (o: unknown): o is KvmDevice => o instanceof KvmDevice;
+
+export class KvmVm {
+  readonly dist: VgicDist;
+  readonly vcpus: KvmVcpu[] = [];
+  readonly ipaBits: number;
+  readonly accessBudget: number;
+  /** The guest's copies of test globals (the guest image's .data). */
+  readonly guestGlobals = new Map<string, unknown>();
+  /** kvm_vm_dead(): every later ioctl fails with EIO. */
+  dead = false;
+  /** CPU interrupt lines (KVM_ARM_IRQ_TYPE_CPU) per vCPU index: bit 0 IRQ, bit 1 FIQ. */
+  readonly cpuLines = new Map<number, number>();
+
+  constructor(opts: VmOptions = {}) {
+    this.ipaBits = opts.ipaBits ?? 40;
+    this.accessBudget = opts.accessBudget ?? DEFAULT_ACCESS_BUDGET;
+    const caps: VgicHostCaps = {
+      ...DEFAULT_HOST_CAPS,
+      ...(opts.priBits ? { priBits: opts.priBits } : {}),
+      ...(opts.gicv2Compat !== undefined ? { gicv2Compat: opts.gicv2Compat } : {}),
+      ...(opts.directSgis !== undefined ? { directSgis: opts.directSgis } : {}),
+    };
+    const vm = this;
+    this.dist = new VgicDist(resolveProfile(opts.profile), caps, {
+      ipaBits: this.ipaBits,
+      anyVcpuRan: () => vm.vcpus.some((v) => v.hasRun),
+      vcpusBusy: () => vm.vcpus.some((v) => v.running),
+    });
+  }
+
+  /** 1 << ipaBits, as the selftests' max_phys_size. */
+  maxPhysSize(): bigint {
+    return 1n << BigInt(this.ipaBits);
+  }
+
+  get maxVcpus(): number {
+    return this.dist.created ? maxVcpus(this.dist.model!) : KVM_MAX_VCPU_IDS;
+  }
+
+  /** KVM_CREATE_VCPU: the vCPU, or -errno. */
+  createVcpu(id: number): KvmVcpu | number {
+    if (this.dead) return -EIO;
+    if (!Number.isInteger(id) || id < 0 || id >= KVM_MAX_VCPU_IDS) return -EINVAL;
+    if (this.vcpus.length >= this.maxVcpus) return -EINVAL;
+    // kvm_arch_vcpu_precreate(): no new vCPU once the vGIC is initialised.
+    if (this.dist.created && this.dist.initialized) return -EBUSY;
+    if (this.vcpus.some((v) => v.id === id)) return -EEXIST;
+    const idx = this.vcpus.length;
+    const vgic = new VgicCpu(id, idx, vcpuMpidr(id), this.dist.caps);
+    // kvm_vgic_vcpu_init() runs before the vCPU is online (a legacy region is sized without it).
+    const r = vgicVcpuInit(this.dist, vgic);
+    if (r) return r;
+    this.dist.vcpus.push(vgic);
+    const vcpu = new KvmVcpu(this, id, idx, vgic);
+    this.vcpus.push(vcpu);
+    return vcpu;
+  }
+
+  /** KVM_CREATE_DEVICE: an fd, 0 for a successful TEST probe, or -errno. */
+  createDevice(type: number, flags = 0): number {
+    if (this.dead) return -EIO;
+    const test = (flags & KVM_CREATE_DEVICE_TEST) !== 0;
+    const r = createVgicDevice(this.dist, type, test);
+    if (typeof r === 'number') return r;
+    return allocFd(new KvmDevice(this, r));
+  }
+
+  /** kvm_arch_vcpu_first_run_init(): map the vGIC; on failure the VM is dead (kvm_vm_dead). */
+  firstRun(): number {
+    const r = vgicMapResources(this.dist);
+    if (r) this.dead = true;
+    return r;
+  }
+
+  /** KVM_IRQ_LINE (kvm_vm_ioctl_irq_line). */
+  irqLine(irq: number, level: boolean): number {
+    if (this.dead) return -EIO;
+    const type = (irq >>> KVM_ARM_IRQ_TYPE_SHIFT) & KVM_ARM_IRQ_TYPE_MASK;
+    const vcpuId =
+      ((irq >>> KVM_ARM_IRQ_VCPU_SHIFT) & KVM_ARM_IRQ_VCPU_MASK) +
+      ((irq >>> KVM_ARM_IRQ_VCPU2_SHIFT) & KVM_ARM_IRQ_VCPU2_MASK) * (KVM_ARM_IRQ_VCPU_MASK + 1);
+    const num = (irq >>> 0) & KVM_ARM_IRQ_NUM_MASK;
+    const irqchip = this.dist.created;
+    switch (type) {
+      case KVM_ARM_IRQ_TYPE_CPU: {
+        if (irqchip) return -ENXIO;
+        const vcpu = this.vcpus.find((v) => v.id === vcpuId);
+        if (!vcpu) return -EINVAL;
+        if (num > KVM_ARM_IRQ_CPU_FIQ) return -EINVAL;
+        const bit = 1 << num;
+        const cur = this.cpuLines.get(vcpu.idx) ?? 0;
+        this.cpuLines.set(vcpu.idx, level ? cur | bit : cur & ~bit);
+        return 0;
+      }
+      case KVM_ARM_IRQ_TYPE_PPI: {
+        if (!irqchip) return -ENXIO;
+        const vcpu = this.vcpus.find((v) => v.id === vcpuId);
+        if (!vcpu) return -EINVAL;
+        if (num < VGIC_NR_SGIS || num >= VGIC_NR_PRIVATE_IRQS) return -EINVAL;
+        return vgicInjectIrq(this.dist, vcpu.vgic, num, level);
+      }
+      case KVM_ARM_IRQ_TYPE_SPI:
+        if (!irqchip) return -ENXIO;
+        if (num < VGIC_NR_PRIVATE_IRQS) return -EINVAL;
+        return vgicInjectIrq(this.dist, null, num, level);
+    }
+    return -EINVAL;
+  }
+}
+
+
+// --- device fd ioctls -----------------------------------------------------------------------------
+
+function device(fd: number): KvmDevice | number {
+  const d = lookupFd(fd, isDevice);
+  if (typeof d === 'number') return -EBADF;
+  if (d.vm.dead) return -EIO;
+  return d;
+}
+
+/** KVM_SET_DEVICE_ATTR */
+export function deviceSetAttr(fd: number, group: number, attr: bigint, buf: UserBuf | null): number {
+  const d = device(fd);
+  return typeof d === 'number' ? d : d.ops.setAttr(group, attr, buf);
+}
+
+/** KVM_GET_DEVICE_ATTR */
+export function deviceGetAttr(fd: number, group: number, attr: bigint, buf: UserBuf | null): number {
+  const d = device(fd);
+  return typeof d === 'number' ? d : d.ops.getAttr(group, attr, buf);
+}
+
+/** KVM_HAS_DEVICE_ATTR */
+export function deviceHasAttr(fd: number, group: number, attr: bigint): number {
+  const d = device(fd);
+  return typeof d === 'number' ? d : d.ops.hasAttr(group, attr);
+}
+
+export function closeDevice(fd: number): number {
+  return closeFd(fd);
+}
+
+/** The VM behind a device fd (for helpers that need it), or undefined. */
+export function deviceVm(fd: number): KvmVm | undefined {
+  const d = lookupFd(fd, isDevice);
+  return typeof d === 'number' ? undefined : d.vm;
+}

@@ -1,0 +1,184 @@
+// The guest's view of the CPU interface: acknowledge, priority drop, deactivation, SGI
+// generation and the checks that decide whether an interrupt is signalled. KVM leaves these to
+// the hardware ICV/GICV interface fed from list registers (vgic-v3.c: vgic_v3_populate_lr,
+// vgic_v3_fold_lr_state; vgic.c: vgic_target_oracle, kvm_vgic_vcpu_pending_irq); SGI generation
+// traps to sys_regs.c: access_gic_sgi -> vgic-v3.c: vgic_v3_dispatch_sgi.
+
+import { VGIC_NR_SGIS } from '../uapi/kvm.ts';
+import { IrqConfig, type VgicIrq } from './irq.ts';
+import type { CpuIfState, VgicCpu, VgicDist } from './state.ts';
+
+export const SPURIOUS_INTID = 1023;
+
+/** Priority bits the virtual CPU interface implements, as a byte mask (0xF8 for 5 bits). */
+export function priMask(c: CpuIfState): number {
+  return (0xff << (8 - c.numPriBits)) & 0xff;
+}
+
+/** Minimum BPR values for the implemented priority bits (hardware clamps VMCR.BPR to these). */
+export function minBpr0(c: CpuIfState): number {
+  return 7 - c.numPriBits;
+}
+export function minBpr1(c: CpuIfState): number {
+  return 8 - c.numPriBits;
+}
+
+function aprBitIndex(c: CpuIfState, priority: number): number {
+  return (priority & priMask(c)) >>> (8 - c.numPriBits);
+}
+
+/** Lowest set bit across both APR banks, or -1 (the highest active priority). */
+function highestActiveBit(c: CpuIfState): number {
+  for (let n = 0; n < 4; n++) {
+    const w = (c.ap0r[n]! | c.ap1r[n]!) >>> 0;
+    if (w) return n * 32 + (31 - Math.clz32(w & -w));
+  }
+  return -1;
+}
+
+/** ICC_RPR_EL1: running priority, 0xFF when idle. */
+export function runningPriority(c: CpuIfState): number {
+  const bit = highestActiveBit(c);
+  return bit < 0 ? 0xff : (bit << (8 - c.numPriBits)) & 0xff;
+}
+
+function groupPriorityMask(c: CpuIfState, group: number): number {
+  const bpr0 = Math.max(c.bpr0, minBpr0(c));
+  const bpr = group === 0 || c.cbpr ? bpr0 : Math.max(c.bpr1, minBpr1(c));
+  // Group 0 (and CBPR) use BPR0, whose group-priority field is [7:BPR0+1]; Group 1 uses [7:BPR1].
+  const shift = group === 0 || c.cbpr ? bpr + 1 : bpr;
+  return (0xff << shift) & 0xff;
+}
+
+/** Every IRQ this vCPU can see: its private ones, then SPIs routed to it. */
+function forEachCandidate(dist: VgicDist, vcpu: VgicCpu, fn: (irq: VgicIrq) => void): void {
+  for (const irq of vcpu.privateIrqs) fn(irq);
+  for (const irq of dist.spis) if (irq.targetVcpu === vcpu.vcpuIdx) fn(irq);
+}
+
+/** vgic_target_oracle(): pending and enabled, on an enabled distributor, not already active. */
+function isQueued(dist: VgicDist, irq: VgicIrq): boolean {
+  return dist.enabled && irq.enabled && irq.isPending() && !irq.active;
+}
+
+/**
+ * The highest-priority pending IRQ the interface would present (lowest INTID on a tie), for
+ * the given groups; optionally ignoring the PMR and running-priority checks.
+ */
+export function highestPending(
+  dist: VgicDist,
+  vcpu: VgicCpu,
+  groups: { g0: boolean; g1: boolean },
+  checkPriority: boolean,
+): VgicIrq | null {
+  const c = vcpu.cpuif;
+  const pm = priMask(c);
+  const pmr = c.pmr & pm;
+  const rpr = runningPriority(c);
+  let best: VgicIrq | null = null;
+  forEachCandidate(dist, vcpu, (irq) => {
+    if (!isQueued(dist, irq)) return;
+    if (irq.group === 0 ? !groups.g0 : !groups.g1) return;
+    const prio = irq.priority & pm;
+    if (checkPriority) {
+      if (prio >= pmr) return;
+      if ((prio & groupPriorityMask(c, irq.group)) >= rpr) return;
+    }
+    if (!best || prio < (best.priority & pm) || (prio === (best.priority & pm) && irq.intid < best.intid)) best = irq;
+  });
+  return best;
+}
+
+/** Is an IRQ (not FIQ) signalled to the vCPU right now? Group 1 with ICC_IGRPEN1 set. */
+export function irqSignalled(dist: VgicDist, vcpu: VgicCpu): boolean {
+  if (dist.model === 'v2') {
+    const c = vcpu.cpuif;
+    return highestPending(dist, vcpu, { g0: c.igrpen0 === 1, g1: c.igrpen1 === 1 }, true) !== null;
+  }
+  return highestPending(dist, vcpu, { g0: false, g1: vcpu.cpuif.igrpen1 === 1 }, true) !== null;
+}
+
+/** kvm_vgic_vcpu_pending_irq(): what wakes a WFI; group enables are not consulted. */
+export function wfiWakeup(dist: VgicDist, vcpu: VgicCpu): boolean {
+  const c = vcpu.cpuif;
+  const pmr = c.pmr & priMask(c);
+  let found = false;
+  forEachCandidate(dist, vcpu, (irq) => {
+    if (!found && isQueued(dist, irq) && (irq.priority & priMask(c)) < pmr) found = true;
+  });
+  return found;
+}
+
+/** ICC_IAR{0,1}_EL1: activate the best pending IRQ of the group and raise the running priority. */
+export function acknowledge(dist: VgicDist, vcpu: VgicCpu, group: 0 | 1): number {
+  const c = vcpu.cpuif;
+  const enabled = group === 0 ? c.igrpen0 === 1 : c.igrpen1 === 1;
+  const irq = highestPending(dist, vcpu, { g0: group === 0 && enabled, g1: group === 1 && enabled }, true);
+  if (!irq) return SPURIOUS_INTID;
+  irq.active = true;
+  if (irq.config === IrqConfig.Edge) irq.pendingLatch = false;
+  const bit = aprBitIndex(c, irq.priority);
+  const bank = group === 0 ? c.ap0r : c.ap1r;
+  bank[bit >>> 5] = (bank[bit >>> 5]! | (1 << (bit & 31))) >>> 0;
+  let ret = irq.intid;
+  if (dist.model === 'v2' && irq.intid < VGIC_NR_SGIS) {
+    // GICv2 SGIs are presented one source at a time, the source CPU in bits [12:10].
+    const src = irq.source & -irq.source;
+    const srcId = src ? 31 - Math.clz32(src) : 0;
+    irq.source &= ~src;
+    if (irq.source) irq.pendingLatch = true;
+    irq.activeSource = srcId;
+    ret |= srcId << 10;
+  }
+  dist.kick();
+  return ret;
+}
+
+/** Deactivate an interrupt; a level IRQ's latch goes when its LR retires (vgic_v3_fold_lr_state). */
+export function deactivate(dist: VgicDist, vcpu: VgicCpu, intid: number): void {
+  if (intid >= 1020 && intid <= 1023) return;
+  const irq = dist.getIrq(vcpu, intid & 0x3ff);
+  if (!irq || !irq.active) return;
+  irq.active = false;
+  if (irq.config === IrqConfig.Level) irq.pendingLatch = false;
+  dist.kick();
+}
+
+/** ICC_EOIR{0,1}_EL1: drop the highest active priority (whatever INTID was written). */
+export function endOfInterrupt(dist: VgicDist, vcpu: VgicCpu, intid: number): void {
+  const c = vcpu.cpuif;
+  const bit = highestActiveBit(c);
+  if (bit >= 0) {
+    const clear = ~(1 << (bit & 31));
+    c.ap0r[bit >>> 5] = (c.ap0r[bit >>> 5]! & clear) >>> 0;
+    c.ap1r[bit >>> 5] = (c.ap1r[bit >>> 5]! & clear) >>> 0;
+  }
+  if (!c.eoimode) deactivate(dist, vcpu, intid);
+  dist.kick();
+}
+
+/**
+ * vgic_v3_dispatch_sgi(): ICC_SGI1R_EL1 may raise an SGI of either group; SGI0R and ASGI1R only
+ * Group 0 ones. IRM = all but self; RS is ignored, so TargetList covers Aff0 0-15.
+ */
+export function dispatchSgi(dist: VgicDist, source: VgicCpu, reg: bigint, allowGroup1: boolean): void {
+  const sgi = Number((reg >> 24n) & 0xfn);
+  const targetList = Number(reg & 0xffffn);
+  const aff1 = Number((reg >> 16n) & 0xffn);
+  const aff2 = Number((reg >> 32n) & 0xffn);
+  const aff3 = Number((reg >> 48n) & 0xffn);
+  const broadcast = ((reg >> 40n) & 1n) === 1n;
+  for (const v of dist.vcpus) {
+    if (broadcast) {
+      if (v === source) continue;
+    } else {
+      const m = v.mpidr;
+      if (((m >>> 8) & 0xff) !== aff1 || ((m >>> 16) & 0xff) !== aff2 || ((m >>> 24) & 0xff) !== aff3) continue;
+      if (!(targetList & (1 << (m & 0xf)))) continue;
+    }
+    const irq = v.privateIrqs[sgi]!;
+    if (!irq.group || allowGroup1) irq.pendingLatch = true;
+  }
+  dist.kick();
+}
+

@@ -1,0 +1,116 @@
+// ICC_* system registers as a GICv3 guest sees them (the ICV interface, plus the SGI
+// registers that trap to KVM: sys_regs.c access_gic_sgi). A GICv2 VM has no system-register
+// interface (ICC_SRE_EL1.SRE = 0): every access is UNDEF.
+
+import {
+  ICC_AP0R0_EL1,
+  ICC_AP1R0_EL1,
+  ICC_ASGI1R_EL1,
+  ICC_BPR0_EL1,
+  ICC_BPR1_EL1,
+  ICC_CTLR_EL1,
+  ICC_CTLR_EL1_CBPR,
+  ICC_CTLR_EL1_EOImode,
+  ICC_DIR_EL1,
+  ICC_EOIR0_EL1,
+  ICC_EOIR1_EL1,
+  ICC_HPPIR0_EL1,
+  ICC_HPPIR1_EL1,
+  ICC_IAR0_EL1,
+  ICC_IAR1_EL1,
+  ICC_IGRPEN0_EL1,
+  ICC_IGRPEN1_EL1,
+  ICC_PMR_EL1,
+  ICC_RPR_EL1,
+  ICC_SGI0R_EL1,
+  ICC_SGI1R_EL1,
+  ICC_SRE_EL1,
+  maxAprIdx,
+  readIccCtlr,
+  sysregName,
+} from './cpuif-regs.ts';
+import {
+  SPURIOUS_INTID,
+  acknowledge,
+  deactivate,
+  dispatchSgi,
+  endOfInterrupt,
+  highestPending,
+  minBpr0,
+  minBpr1,
+  priMask,
+  runningPriority,
+} from './cpuif.ts';
+import type { VgicCpu, VgicDist } from './state.ts';
+
+interface GuestSysreg {
+  readonly name: string;
+  read?(dist: VgicDist, vcpu: VgicCpu): number;
+  write?(dist: VgicDist, vcpu: VgicCpu, v: bigint): void;
+}
+
+const lo = (v: bigint): number => Number(v & 0xffffffffn);
+
+function apr(group: 0 | 1, n: number): [number, GuestSysreg] {
+  const enc = (group === 0 ? ICC_AP0R0_EL1 : ICC_AP1R0_EL1) + n;
+  return [
+    enc,
+    {
+      name: `ICC_AP${group}R${n}_EL1`,
+      read: (_d, v) => (n > maxAprIdx(v.cpuif.numPriBits) ? 0 : (group ? v.cpuif.ap1r : v.cpuif.ap0r)[n]!),
+      write: (d, v, x) => {
+        if (n > maxAprIdx(v.cpuif.numPriBits)) return;
+        (group ? v.cpuif.ap1r : v.cpuif.ap0r)[n] = lo(x) >>> 0;
+        d.kick();
+      },
+    },
+  ];
+}
+
+const TABLE = new Map<number, GuestSysreg>([
+  [ICC_PMR_EL1, { name: 'ICC_PMR_EL1', read: (_d, v) => v.cpuif.pmr & priMask(v.cpuif), write: (d, v, x) => { v.cpuif.pmr = lo(x) & priMask(v.cpuif); d.kick(); } }],
+  [ICC_IAR0_EL1, { name: 'ICC_IAR0_EL1', read: (d, v) => acknowledge(d, v, 0) }],
+  [ICC_IAR1_EL1, { name: 'ICC_IAR1_EL1', read: (d, v) => acknowledge(d, v, 1) }],
+  [ICC_EOIR0_EL1, { name: 'ICC_EOIR0_EL1', write: (d, v, x) => endOfInterrupt(d, v, lo(x) & 0xffffff) }],
+  [ICC_EOIR1_EL1, { name: 'ICC_EOIR1_EL1', write: (d, v, x) => endOfInterrupt(d, v, lo(x) & 0xffffff) }],
+  [ICC_DIR_EL1, { name: 'ICC_DIR_EL1', write: (d, v, x) => { if (v.cpuif.eoimode) deactivate(d, v, lo(x) & 0xffffff); } }],
+  [ICC_HPPIR0_EL1, { name: 'ICC_HPPIR0_EL1', read: (d, v) => highestPending(d, v, { g0: true, g1: false }, false)?.intid ?? SPURIOUS_INTID }],
+  [ICC_HPPIR1_EL1, { name: 'ICC_HPPIR1_EL1', read: (d, v) => highestPending(d, v, { g0: false, g1: true }, false)?.intid ?? SPURIOUS_INTID }],
+  [ICC_RPR_EL1, { name: 'ICC_RPR_EL1', read: (_d, v) => runningPriority(v.cpuif) }],
+  [ICC_BPR0_EL1, { name: 'ICC_BPR0_EL1', read: (_d, v) => Math.max(v.cpuif.bpr0, minBpr0(v.cpuif)), write: (d, v, x) => { v.cpuif.bpr0 = Math.max(lo(x) & 7, minBpr0(v.cpuif)); d.kick(); } }],
+  [ICC_BPR1_EL1, {
+    name: 'ICC_BPR1_EL1',
+    read: (_d, v) => (v.cpuif.cbpr ? Math.min(Math.max(v.cpuif.bpr0, minBpr0(v.cpuif)) + 1, 7) : Math.max(v.cpuif.bpr1, minBpr1(v.cpuif))),
+    write: (d, v, x) => { if (!v.cpuif.cbpr) v.cpuif.bpr1 = Math.max(lo(x) & 7, minBpr1(v.cpuif)); d.kick(); },
+  }],
+  [ICC_CTLR_EL1, {
+    name: 'ICC_CTLR_EL1',
+    read: (d, v) => readIccCtlr(d, v.cpuif),
+    // Only CBPR and EOImode are writable from the guest (ICV_CTLR_EL1).
+    write: (d, v, x) => { v.cpuif.cbpr = lo(x) & ICC_CTLR_EL1_CBPR ? 1 : 0; v.cpuif.eoimode = lo(x) & ICC_CTLR_EL1_EOImode ? 1 : 0; d.kick(); },
+  }],
+  [ICC_SRE_EL1, { name: 'ICC_SRE_EL1', read: (_d, v) => v.cpuif.sre, write: () => {} }],
+  [ICC_IGRPEN0_EL1, { name: 'ICC_IGRPEN0_EL1', read: (_d, v) => v.cpuif.igrpen0, write: (d, v, x) => { v.cpuif.igrpen0 = lo(x) & 1; d.kick(); } }],
+  [ICC_IGRPEN1_EL1, { name: 'ICC_IGRPEN1_EL1', read: (_d, v) => v.cpuif.igrpen1, write: (d, v, x) => { v.cpuif.igrpen1 = lo(x) & 1; d.kick(); } }],
+  [ICC_SGI1R_EL1, { name: 'ICC_SGI1R_EL1', write: (d, v, x) => dispatchSgi(d, v, x, true) }],
+  [ICC_SGI0R_EL1, { name: 'ICC_SGI0R_EL1', write: (d, v, x) => dispatchSgi(d, v, x, false) }],
+  [ICC_ASGI1R_EL1, { name: 'ICC_ASGI1R_EL1', write: (d, v, x) => dispatchSgi(d, v, x, false) }],
+  apr(0, 0), apr(0, 1), apr(0, 2), apr(0, 3),
+  apr(1, 0), apr(1, 1), apr(1, 2), apr(1, 3),
+]);
+
+/** Outcome of a guest sysreg access: a value, or an UNDEF exception with a reason. */
+export type GuestSysregResult = { ok: true; value: bigint } | { ok: false; reason: string };
+
+export function guestSysregRead(dist: VgicDist, vcpu: VgicCpu, enc: number): GuestSysregResult {
+  const r = TABLE.get(enc);
+  if (!r || dist.model !== 'v3' || !r.read) return { ok: false, reason: `UNDEF: read of ${r?.name ?? sysregName(enc)}` };
+  return { ok: true, value: BigInt(r.read(dist, vcpu) >>> 0) };
+}
+
+export function guestSysregWrite(dist: VgicDist, vcpu: VgicCpu, enc: number, v: bigint): GuestSysregResult {
+  const r = TABLE.get(enc);
+  if (!r || dist.model !== 'v3' || !r.write) return { ok: false, reason: `UNDEF: write of ${r?.name ?? sysregName(enc)}` };
+  r.write(dist, vcpu, v);
+  return { ok: true, value: 0n };
+}
