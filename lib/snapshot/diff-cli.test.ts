@@ -1,0 +1,89 @@
+import t from 'tap';
+import { join } from 'node:path';
+import { USAGE, snapshotCli, type CliIo } from './diff-cli.ts';
+import { type VgicSnapshot } from './schema.ts';
+import { stringifySnapshot } from './yaml-io.ts';
+
+function snap(igroupr1: string): VgicSnapshot {
+  return {
+    vgicSnapshot: 1,
+    source: { profile: 'series-p3', vmm: 'firecracker', iidrPolicy: 'none' },
+    model: 'v3',
+    nrIrqs: 64,
+    vcpus: [{ id: 0, mpidr: '0x00000000' }],
+    distributor: { GICD_CTLR: '0x00000052', GICD_IGROUPR1: igroupr1 },
+    redistributors: { '0': { GICR_CTLR: '0x00000000' } },
+    cpuInterfaces: { '0': { ICC_SRE_EL1: '0x0000000000000007' } },
+  };
+}
+
+function capture(): CliIo & { out: string; err: string } {
+  const io = {
+    out: '',
+    err: '',
+    stdout(text: string) {
+      io.out += text;
+    },
+    stderr(text: string) {
+      io.err += text;
+    },
+  };
+  return io;
+}
+
+t.test('diff of identical files exits 0 and prints nothing', async (tt) => {
+  const dir = tt.testdir({ 'a.yaml': stringifySnapshot(snap('0x5a5a5a5a')), 'b.yaml': stringifySnapshot(snap('0x5a5a5a5a')) });
+  const io = capture();
+  tt.equal(await snapshotCli(['diff', join(dir, 'a.yaml'), join(dir, 'b.yaml')], io), 0);
+  tt.equal(io.out, '');
+  tt.equal(io.err, '');
+});
+
+t.test('diff of different files exits 1 and prints one line per difference', async (tt) => {
+  const dir = tt.testdir({ 'a.yaml': stringifySnapshot(snap('0x5a5a5a5a')), 'b.yaml': stringifySnapshot(snap('0x00000000')) });
+  const io = capture();
+  tt.equal(await snapshotCli(['diff', join(dir, 'a.yaml'), join(dir, 'b.yaml')], io), 1);
+  tt.equal(io.out, 'distributor GICD_IGROUPR1: 0x5a5a5a5a -> 0x00000000\n');
+  tt.equal(io.err, '');
+});
+
+t.test('an invalid file exits 2 with a message naming the file and the reason', async (tt) => {
+  const good = stringifySnapshot(snap('0x5a5a5a5a'));
+  const dir = tt.testdir({
+    'good.yaml': good,
+    'bad-hex.yaml': good.replace('GICD_IGROUPR1: "0x5a5a5a5a"', 'GICD_IGROUPR1: 0x5a5a5a5a'),
+    'alias.yaml': good.replace('GICD_CTLR: "0x00000052"', 'GICD_CTLR: &x "0x00000052"'),
+    'binary.yaml': Buffer.from([0x76, 0x67, 0xff, 0xfe, 0x0a]),
+  });
+  const cases: Array<[string, RegExp]> = [
+    ['bad-hex.yaml', /bad-hex\.yaml: distributor\.GICD_IGROUPR1: expected 0x \+ 8 hex digits/],
+    ['alias.yaml', /alias\.yaml: distributor\.GICD_CTLR: YAML anchors are not allowed/],
+    ['binary.yaml', /binary\.yaml: not valid UTF-8 text/],
+    ['absent.yaml', /absent\.yaml: cannot read file \(ENOENT\)/],
+  ];
+  for (const [file, re] of cases) {
+    const io = capture();
+    const code = await snapshotCli(['diff', join(dir, 'good.yaml'), join(dir, file)], io);
+    tt.equal(code, 2, `${file}: exit 2`);
+    tt.match(io.err, re);
+    tt.match(io.err, /^vgic-snapshot: /);
+    tt.equal(io.out, '', `${file}: nothing on stdout`);
+  }
+  // The first argument is checked too, and a directory is not a snapshot.
+  const io = capture();
+  tt.equal(await snapshotCli(['diff', dir, join(dir, 'good.yaml')], io), 2);
+  tt.match(io.err, /: not a regular file/);
+});
+
+t.test('bad arguments print usage and exit 2; help exits 0', async (tt) => {
+  for (const argv of [[], ['diff'], ['diff', 'a.yaml'], ['diff', 'a', 'b', 'c'], ['cmp', 'a', 'b']]) {
+    const io = capture();
+    tt.equal(await snapshotCli(argv, io), 2, `argv ${JSON.stringify(argv)}`);
+    tt.match(io.err, /^vgic-snapshot: bad arguments\nusage: vgic-snapshot diff <a\.yaml> <b\.yaml>/);
+    tt.equal(io.out, '');
+  }
+  const io = capture();
+  tt.equal(await snapshotCli(['--help'], io), 0);
+  tt.equal(io.out, `${USAGE}\n`);
+  tt.equal(io.err, '');
+});
