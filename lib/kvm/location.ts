@@ -42,7 +42,9 @@ export function callerLocation(stack: string | undefined): SourceLocation | unde
     const m = FRAME.exec(raw.trim());
     if (!m) continue;
     const file = m[1]!;
-    if (file.startsWith('node:') || file.includes('/node_modules/') || /\/lib\/(kvm|vgic|guest|host|uapi)\//.test(file)) continue;
+    if (file.startsWith('node:') || file.includes('/node_modules/')) continue;
+    // Harness code is skipped, but a unit test living beside it (lib/**/*.test.ts) is guest/test code.
+    if (/\/lib\/(kvm|vgic|guest|host|uapi)\//.test(file) && !/\.test\.[cm]?[tj]s$/.test(file)) continue;
     const line = Number(m[2]);
     return { file: relativePath(file), line, text: sourceLine(file, line) };
   }

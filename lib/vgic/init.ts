@@ -71,6 +71,8 @@ function vcpuEnable(dist: VgicDist, vcpu: VgicCpu): void {
   c.numPriBits = dist.caps.priBits;
   c.numIdBits = dist.caps.idBits === 24 ? 1 : 0;
   c.sre = dist.model === 'v3' ? 0x7 : 0;
+  // vgic-v3.c: vgic_v3_enable sets pendbaser = INITIAL_PENDBASER_VALUE (inner RaWb, InnerShareable)
+  if (dist.model === 'v3') vcpu.pendbaser = 0x580n;
 }
 
 /** vgic_init(): idempotent; freezes nr_spis (default 224) and sets the default revision. */
@@ -133,7 +135,7 @@ export function vgicInjectIrq(dist: VgicDist, vcpu: VgicCpu | null, intid: numbe
   const ret = vgicLazyInit(dist);
   if (ret) return ret;
   if (intid < VGIC_NR_PRIVATE_IRQS && !vcpu) return -EINVAL;
-  const irq = intid < VGIC_NR_PRIVATE_IRQS ? vcpu!.privateIrqs[intid] ?? null : dist.getIrq(dist.vcpus[0]!, intid);
+  const irq = intid < VGIC_NR_PRIVATE_IRQS ? vcpu!.privateIrqs[intid] ?? null : dist.spis[intid - VGIC_NR_PRIVATE_IRQS] ?? null;
   if (!irq) return -EINVAL;
   if (irq.owner !== null) return 0; // vgic_validate_injection: not ours to drive
   if (irq.config === IrqConfig.Level) {

@@ -274,12 +274,34 @@ function withHalf(v: bigint, offset: number, half: number): bigint {
   return offset & 4 ? (v & 0xffffffffn) | (h << 32n) : (v & ~0xffffffffn) | h;
 }
 
+// vgic_sanitise_field() helpers: shareability [11:10], inner cacheability [9:7], outer [58:56].
+const GIC_BASER_OuterShareable = 2n;
+const GIC_BASER_InnerShareable = 1n;
+const GIC_BASER_CACHE_nCnB = 0n;
+const GIC_BASER_CACHE_nC = 1n;
+const GIC_BASER_CACHE_RaWb = 3n;
+function sanitiseField(reg: bigint, shift: bigint, mask: bigint, fn: (f: bigint) => bigint): bigint {
+  return (reg & ~(mask << shift)) | ((fn((reg >> shift) & mask) & mask) << shift);
+}
+/** vgic_sanitise_{shareability,inner_cacheability,outer_cacheability} applied to a *BASER value. */
+function sanitiseBaser(reg: bigint, res0: bigint): bigint {
+  reg = sanitiseField(reg, 10n, 3n, (f) => (f === GIC_BASER_OuterShareable ? GIC_BASER_InnerShareable : f));
+  reg = sanitiseField(reg, 7n, 7n, (f) => (f === GIC_BASER_CACHE_nCnB || f === GIC_BASER_CACHE_nC ? GIC_BASER_CACHE_RaWb : f));
+  reg = sanitiseField(reg, 56n, 7n, (f) => (f === 0n || f === GIC_BASER_CACHE_nC ? f : 0n));
+  return reg & ~res0;
+}
+/** PROPBASER_RES0_MASK: [63:59], [55:52], [6:5]. */
+const PROPBASER_RES0 = (0x1fn << 59n) | (0xfn << 52n) | (0x3n << 5n);
+/** PENDBASER_RES0_MASK: 63, [61:59], [55:52], [15:12], [6:0]. */
+const PENDBASER_RES0 = (1n << 63n) | (0x7n << 59n) | (0xfn << 52n) | (0xfn << 12n) | 0x7fn;
+
 /** vgic_mmio_read_propbase(): one PROPBASER for the whole VM. */
 const readPropbase: ReadFn = ({ dist }, offset) => halfOf(dist.propbaser, offset);
 /** vgic_mmio_write_propbase(): ignored once this redistributor's LPIs are on. */
 const writePropbase: WriteFn = ({ dist, vcpu }, offset, _len, val) => {
   if (vcpu.lpisEnabled) return;
-  dist.propbaser = withHalf(dist.propbaser, offset, val);
+  // vgic-mmio-v3.c: vgic_mmio_write_propbase stores vgic_sanitise_propbaser(value)
+  dist.propbaser = sanitiseBaser(withHalf(dist.propbaser, offset, val), PROPBASER_RES0);
 };
 const readPendbase: ReadFn = ({ vcpu }, offset) => {
   const v = halfOf(vcpu.pendbaser, offset);
@@ -287,7 +309,8 @@ const readPendbase: ReadFn = ({ vcpu }, offset) => {
 };
 const writePendbase: WriteFn = ({ vcpu }, offset, _len, val) => {
   if (vcpu.lpisEnabled) return;
-  vcpu.pendbaser = withHalf(vcpu.pendbaser, offset, val);
+  // vgic-mmio-v3.c: vgic_mmio_write_pendbase stores vgic_sanitise_pendbaser(value)
+  vcpu.pendbaser = sanitiseBaser(withHalf(vcpu.pendbaser, offset, val), PENDBASER_RES0);
 };
 
 // --- tables ------------------------------------------------------------------------------------
