@@ -25,10 +25,18 @@ export function vgicCreate(dist: VgicDist, model: VgicModel): number {
   if (dist.vcpus.length > maxVcpus(model)) return -E2BIG;
   dist.created = true;
   dist.model = model;
+  // vgic-init.c: kvm_vgic_create sets implementation_rev = KVM_VGIC_IMP_REV_LATEST (ac6769c8,
+  // Feb 2026); older kernels left it 0 until vgic_init() (the revAtCreate profile switch).
+  if (dist.profile.revAtCreate) dist.implementationRev = latestRev(dist);
   dist.distBase = ADDR_UNDEF;
   dist.cpuBase = ADDR_UNDEF;
   for (const v of dist.vcpus) allocPrivateIrqs(dist, v);
   return 0;
+}
+
+/** KVM_VGIC_IMP_REV_LATEST of the host kernel the profile models. */
+function latestRev(dist: VgicDist): number {
+  return Math.min(dist.profile.latestRev, KVM_VGIC_IMP_REV_LATEST);
 }
 
 /** kvm->max_vcpus once the vGIC model is known. */
@@ -84,7 +92,9 @@ export function vgicInit(dist: VgicDist): number {
     allocPrivateIrqs(dist, v);
     vcpuEnable(dist, v);
   }
-  if (!dist.implementationRev) dist.implementationRev = Math.min(dist.profile.latestRev, KVM_VGIC_IMP_REV_LATEST);
+  // vgic-init.c: vgic_init: "If userspace didn't set the GIC implementation revision, default to
+  // the latest" (the latest of that kernel: 2 before 49a1a2c70a7f).
+  if (!dist.implementationRev) dist.implementationRev = latestRev(dist);
   dist.initialized = true;
   return 0;
 }
