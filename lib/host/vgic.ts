@@ -33,9 +33,9 @@ import {
 } from './kvm-util.ts';
 import { testAssert } from './test-util.ts';
 
-/** REDIST_REGION_ATTR_ADDR(count, base, flags, index) */
+/** REDIST_REGION_ATTR_ADDR(count, base, flags, index) (include/arm64/vgic.h): base keeps bits [63:16]. */
 export function REDIST_REGION_ATTR_ADDR(count: number | bigint, base: number | bigint, flags: number | bigint, index: number | bigint): bigint {
-  return (BigInt(count) << 52n) | BigInt(base) | (BigInt(flags) << 12n) | BigInt(index);
+  return BigInt.asUintN(64, (BigInt(count) << 52n) | ((BigInt(base) >> 16n) << 16n) | (BigInt(flags) << 12n) | BigInt(index));
 }
 
 /** __vgic_v3_setup(): create, NR_IRQS, DIST and one redistributor region; fd or -errno; no INIT. */
