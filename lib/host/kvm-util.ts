@@ -15,7 +15,8 @@ import {
 import { KvmError, errnoName, strerror } from '../uapi/errno.ts';
 import { KVM_CREATE_DEVICE_TEST, KVM_DEV_TYPE_ARM_VGIC_V3 } from '../uapi/kvm.ts';
 import type { UserBuf } from '../vgic/user-buf.ts';
-import { setErrno } from './test-util.ts';
+import { GUEST_PAGE_SIZE } from '../kvm/memory.ts';
+import { setErrno, testAssert } from './test-util.ts';
 
 export { KvmVm, KvmVcpu, type VmOptions };
 
@@ -181,6 +182,30 @@ export function kvmVmFree(vm: KvmVm): void {
   const s = stateOf(vm);
   if (s.gicFd >= 0) closeDevice(s.gicFd);
   s.gicFd = -1;
+}
+
+// --- guest memory ----------------------------------------------------------------------------------
+
+/** __vm_set_user_memory_region(vm, slot, flags, gpa, size): 0 or -errno. */
+export function __vmSetUserMemoryRegion(vm: KvmVm, slot: number, gpa: number, size: number): number {
+  return raw(vm.setUserMemoryRegion(slot, gpa, size));
+}
+
+/** vm_userspace_mem_region_add(vm, src_type, gpa, slot, npages, flags): asserts. */
+export function vmUserspaceMemRegionAdd(vm: KvmVm, gpa: number, slot: number, npages: number): void {
+  check(vm.setUserMemoryRegion(slot, gpa, npages * GUEST_PAGE_SIZE), 'KVM_SET_USER_MEMORY_REGION');
+}
+
+/** What addr_gpa2hva() gives a C test: the bytes of guest RAM at a GPA (a copy). */
+export function gpaRead(vm: KvmVm, gpa: number, len: number): Uint8Array {
+  testAssert(vm.memory.isRam(gpa, len), 'No vm physical memory at 0x%lx', gpa);
+  return vm.memory.readBytes(gpa, len);
+}
+
+/** Store bytes into guest RAM at a GPA. */
+export function gpaWrite(vm: KvmVm, gpa: number, data: Uint8Array): void {
+  testAssert(vm.memory.isRam(gpa, data.length), 'No vm physical memory at 0x%lx', gpa);
+  vm.memory.writeBytes(gpa, data);
 }
 
 // --- running -------------------------------------------------------------------------------------

@@ -121,6 +121,7 @@ export class KvmVcpu {
   private loop(limit: number): StepOutcome {
     const dist = this.vm.dist;
     const vgic = this.vgic;
+    const mem = this.vm.memory;
     let reply = this.reply;
     for (let steps = 0; ; steps++) {
       if (steps >= limit) {
@@ -151,7 +152,8 @@ export class KvmVcpu {
       this.accesses++;
       switch (req.kind) {
         case ReqKind.MmioRead: {
-          const v = vgicMmioRead(dist, vgic, req.addr, req.len);
+          // A memslot access is plain RAM; otherwise the in-kernel vGIC frames, else an exit.
+          const v = mem.isRam(req.addr, req.len) ? mem.read(req.addr, req.len) : vgicMmioRead(dist, vgic, req.addr, req.len);
           if (v === null) {
             this.exit = { reason: KVM_EXIT_MMIO, ucall: null, mmio: { addr: req.addr, len: req.len, isWrite: false, data: 0 } };
             this.reply = req.len === 8 ? 0n : 0;
@@ -161,7 +163,8 @@ export class KvmVcpu {
           break;
         }
         case ReqKind.MmioWrite:
-          if (!vgicMmioWrite(dist, vgic, req.addr, req.len, req.val)) {
+          if (mem.isRam(req.addr, req.len)) mem.write(req.addr, req.len, req.val);
+          else if (!vgicMmioWrite(dist, vgic, req.addr, req.len, req.val)) {
             this.exit = { reason: KVM_EXIT_MMIO, ucall: null, mmio: { addr: req.addr, len: req.len, isWrite: true, data: req.val } };
             this.reply = undefined;
             return 'exit';

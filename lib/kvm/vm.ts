@@ -26,6 +26,7 @@ import { resolveProfile } from '../vgic/profiles.ts';
 import { DEFAULT_HOST_CAPS, VgicCpu, VgicDist, type VgicHostCaps } from '../vgic/state.ts';
 import type { UserBuf } from '../vgic/user-buf.ts';
 import { allocFd, closeFd, lookupFd } from './fd-table.ts';
+import { GuestMemory } from './memory.ts';
 import { KvmVcpu, vcpuMpidr } from './vcpu.ts';
 
 /** KVM_MAX_VCPU_IDS on arm64. */
@@ -68,6 +69,8 @@ export class KvmVm {
   dead = false;
   /** CPU interrupt lines (KVM_ARM_IRQ_TYPE_CPU) per vCPU index: bit 0 IRQ, bit 1 FIQ. */
   readonly cpuLines = new Map<number, number>();
+  /** Guest RAM (memslots); guest accesses outside it are MMIO. */
+  readonly memory = new GuestMemory();
 
   constructor(opts: VmOptions = {}) {
     this.ipaBits = opts.ipaBits ?? 40;
@@ -112,6 +115,12 @@ export class KvmVm {
     const vcpu = new KvmVcpu(this, id, idx, vgic);
     this.vcpus.push(vcpu);
     return vcpu;
+  }
+
+  /** KVM_SET_USER_MEMORY_REGION: 0 or -errno (size 0 deletes the slot). */
+  setUserMemoryRegion(slot: number, gpa: number, size: number): number {
+    if (this.dead) return -EIO;
+    return this.memory.setRegion(slot, gpa, size);
   }
 
   /** KVM_CREATE_DEVICE: an fd, 0 for a successful TEST probe, or -errno. */
