@@ -242,7 +242,15 @@ export function __kvmTestCreateDevice(vm: KvmVm, type: number): number {
   return raw(vm.createDevice(type, KVM_CREATE_DEVICE_TEST));
 }
 
-const toAttr = (attr: number | bigint): bigint => BigInt.asUintN(64, BigInt(attr));
+/**
+ * The __u64 attr of struct kvm_device_attr (include/uapi/linux/kvm.h), as C's implicit
+ * conversion to uint64_t gives it: integers wrap modulo 2^64, a fractional number is truncated
+ * toward zero, and NaN/Infinity (undefined in C) become 0 rather than a JS RangeError.
+ */
+function toAttr(attr: number | bigint): bigint {
+  if (typeof attr === 'bigint') return BigInt.asUintN(64, attr);
+  return Number.isFinite(attr) ? BigInt.asUintN(64, BigInt(Math.trunc(attr))) : 0n;
+}
 
 export function __kvmDeviceAttrGet(fd: number, group: number, attr: number | bigint, buf: UserBuf | null): number {
   return raw(deviceGetAttr(fd, group, toAttr(attr), buf));

@@ -20,7 +20,7 @@ import {
   VGIC_NR_SGIS,
   VGIC_V3_MAX_CPUS,
 } from '../uapi/kvm.ts';
-import { maxVcpus, vgicInjectIrq, vgicMapResources, vgicVcpuInit } from '../vgic/init.ts';
+import { vgicInjectIrq, vgicMapResources, vgicVcpuInit } from '../vgic/init.ts';
 import { type KvmDeviceOps, createVgicDevice } from '../vgic/kvm-device.ts';
 import { resolveProfile } from '../vgic/profiles.ts';
 import { DEFAULT_HOST_CAPS, VgicCpu, VgicDist, type VgicHostCaps } from '../vgic/state.ts';
@@ -94,8 +94,9 @@ export class KvmVm {
     return 1n << BigInt(this.ipaBits);
   }
 
+  /** kvm->max_vcpus (arm.c: kvm_arch_init_vm, then kvm_vgic_create). */
   get maxVcpus(): number {
-    return this.dist.created ? maxVcpus(this.dist.model!) : KVM_MAX_VCPU_IDS;
+    return this.dist.maxVcpus;
   }
 
   /** KVM_CREATE_VCPU: the vCPU, or -errno. */
@@ -103,8 +104,11 @@ export class KvmVm {
     if (this.dead) return -EIO;
     if (!Number.isInteger(id) || id < 0 || id >= KVM_MAX_VCPU_IDS) return -EINVAL;
     if (this.vcpus.length >= this.maxVcpus) return -EINVAL;
-    // kvm_arch_vcpu_precreate(): no new vCPU once the vGIC is initialised.
+    // kvm_arch_vcpu_precreate(): no new vCPU once the vGIC is initialised, and (arm.c:
+    // kvm_arch_vcpu_precreate, "if (id >= kvm->max_vcpus) return -EINVAL") no vCPU id at or
+    // above kvm->max_vcpus, which kvm_vgic_create() lowers to 8 for a GICv2.
     if (this.dist.created && this.dist.initialized) return -EBUSY;
+    if (id >= this.maxVcpus) return -EINVAL;
     if (this.vcpus.some((v) => v.id === id)) return -EEXIST;
     const idx = this.vcpus.length;
     const vgic = new VgicCpu(id, idx, vcpuMpidr(id), this.dist.caps);

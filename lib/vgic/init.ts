@@ -22,7 +22,10 @@ export function vgicCreate(dist: VgicDist, model: VgicModel): number {
   if (dist.vm.vcpusBusy()) return -EBUSY; // lock_all_vcpus()
   if (dist.created) return -EEXIST;
   if (dist.vm.anyVcpuRan()) return -EBUSY;
-  if (dist.vcpus.length > maxVcpus(model)) return -E2BIG;
+  // vgic-init.c: kvm_vgic_create sets kvm->max_vcpus (8 or 512) *before* the E2BIG check, so a
+  // refused GICv2 still leaves max_vcpus at 8 and later KVM_CREATE_VCPU calls are bounded by it.
+  dist.maxVcpus = maxVcpus(model);
+  if (dist.vcpus.length > dist.maxVcpus) return -E2BIG;
   dist.created = true;
   dist.model = model;
   // vgic-init.c: kvm_vgic_create sets implementation_rev = KVM_VGIC_IMP_REV_LATEST (ac6769c8,
@@ -31,6 +34,10 @@ export function vgicCreate(dist: VgicDist, model: VgicModel): number {
   dist.distBase = ADDR_UNDEF;
   dist.cpuBase = ADDR_UNDEF;
   for (const v of dist.vcpus) allocPrivateIrqs(dist, v);
+  // vgic-init.c: kvm_vgic_create: "if (type == KVM_DEV_TYPE_ARM_VGIC_V3)
+  // kvm->arch.vgic.nassgicap = system_supports_direct_sgis();" (older kernels reported
+  // GICD_TYPER2.nASSGIcap whenever has_gicv4_1): a GICv4.1 host shows nASSGIcap by default.
+  if (model === 'v3') dist.nassgicap = dist.caps.directSgis;
   return 0;
 }
 

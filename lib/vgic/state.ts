@@ -1,7 +1,7 @@
 // The VM-wide and per-vCPU vGIC state: struct vgic_dist and struct vgic_cpu
 // (include/kvm/arm_vgic.h), plus the few facts about the host the model depends on.
 
-import { VGIC_NR_PRIVATE_IRQS, VGIC_NR_SGIS } from '../uapi/kvm.ts';
+import { VGIC_NR_PRIVATE_IRQS, VGIC_NR_SGIS, VGIC_V3_MAX_CPUS } from '../uapi/kvm.ts';
 import { IrqConfig, VgicIrq } from './irq.ts';
 import type { HostProfile } from './profiles.ts';
 
@@ -127,6 +127,8 @@ export class VgicDist {
   readonly vcpus: VgicCpu[] = [];
   /** ITS device present (vgic_has_its). */
   hasIts = false;
+  /** kvm->max_vcpus: the host GIC's limit (512 on a GICv3 host) until kvm_vgic_create() sets 8 or 512. */
+  maxVcpus = VGIC_V3_MAX_CPUS;
   /** GICv3 maintenance interrupt (NV); stored only. */
   maintIrq = 0;
   propbaser = 0n;

@@ -52,7 +52,7 @@ export const V3_RDIST_BASE = GICR_BASE_GPA;
 export const RDIST_STRIDE = 0x20000;
 export const SGI_FRAME = 0x10000;
 
-/** Tests pin the newest host-kernel profile unless they say otherwise (iidr-profiles.test.ts covers the rest). */
+/** Tests pin the newest host-kernel profile unless they say otherwise (iidr.test.ts covers every profile). */
 export const TEST_PROFILE = 'series-p3';
 
 export interface GicVm {
@@ -185,3 +185,46 @@ export const sysregSet = (fd: number, mpidr: number, enc: number, v: number | bi
 
 /** Hex for assertion messages. */
 export const hex = (v: number | bigint): string => `0x${(typeof v === 'bigint' ? v : BigInt(v >>> 0)).toString(16)}`;
+
+// --- attribute helpers for the errno tests (kvm-device.test.ts, vm.test.ts, iidr.test.ts) ------
+
+/** KVM_DEV_ARM_VGIC_GRP_ADDR set with a u64 buffer; 0 or -errno. */
+export const addrSet = (fd: number, type: number, v: number | bigint): number =>
+  __kvmDeviceAttrSet(fd, KVM_DEV_ARM_VGIC_GRP_ADDR, type, u64(v));
+
+/** KVM_DEV_ARM_VGIC_GRP_ADDR get; `index` preloads the buffer (REDIST_REGION reads take it from there). */
+export function addrGet(fd: number, type: number, index: number | bigint = 0): { ret: number; value: bigint } {
+  const b = u64(index);
+  const ret = __kvmDeviceAttrGet(fd, KVM_DEV_ARM_VGIC_GRP_ADDR, type, b);
+  return { ret, value: b.value };
+}
+
+export const nrIrqsSet = (fd: number, v: number): number => __kvmDeviceAttrSet(fd, KVM_DEV_ARM_VGIC_GRP_NR_IRQS, 0, u32(v));
+export const nrIrqsGet = (fd: number): Got => get32(fd, KVM_DEV_ARM_VGIC_GRP_NR_IRQS, 0);
+export const ctrlSet = (fd: number, attr: number | bigint): number => __kvmDeviceAttrSet(fd, KVM_DEV_ARM_VGIC_GRP_CTRL, attr, null);
+
+/** A VM with `nrVcpus` vCPUs (ids 0..n-1) and a bare vGIC of the given type: no addresses, no INIT. */
+export function bareGic(type: number, nrVcpus: number, vm: VmOptions = {}): GicVm {
+  const v = vmCreateBarebones({ profile: TEST_PROFILE, ...vm });
+  const vcpus: KvmVcpu[] = [];
+  for (let i = 0; i < nrVcpus; i++) vcpus.push(vmVcpuAdd(v, i));
+  return { vm: v, vcpus, fd: kvmCreateDevice(v, type), itsFd: -1 };
+}
+
+/** A guest that reports GUEST_DONE immediately (for KVM_RUN first-run checks). */
+export const doneGuest: GuestFn = function* (g: Guest): GuestProgram {
+  yield* g.done();
+};
+
+/** The v3 REDIST_REGION attribute value (REDIST_REGION_ATTR_ADDR) as a bigint. */
+export const rdRegion = (count: number, base: number | bigint, index = 0, flags = 0): bigint =>
+  REDIST_REGION_ATTR_ADDR(count, base, flags, index);
+
+
+/** Run until the next GUEST_SYNC and return its value (the guest resumes there on the next run). */
+export function runUntilSync(vcpu: KvmVcpu): number | bigint {
+  vcpuRun(vcpu);
+  const uc = getUcall(vcpu);
+  if (uc.cmd !== UCALL_SYNC) throw new Error(`expected GUEST_SYNC, got ucall ${uc.cmd}: ${uc.buffer}`);
+  return uc.args[1] as number | bigint;
+}
