@@ -118,7 +118,10 @@ export function acknowledge(dist: VgicDist, vcpu: VgicCpu, group: 0 | 1): number
   irq.active = true;
   if (irq.config === IrqConfig.Edge) irq.pendingLatch = false;
   const bit = aprBitIndex(c, irq.priority);
-  const bank = group === 0 ? c.ap0r : c.ap1r;
+  // A GICv2 guest runs on the memory-mapped (legacy) GICV interface of a GICv3 host, whose
+  // active priorities live in ICH_AP1Rn whatever the group: vgic-mmio-v2.c: vgic_mmio_read_apr
+  // ("GICv3 only uses ICH_AP1Rn for memory mapped (GICv2) guests"), so GICC_APRn saves them.
+  const bank = group === 0 && dist.model === 'v3' ? c.ap0r : c.ap1r;
   bank[bit >>> 5] = (bank[bit >>> 5]! | (1 << (bit & 31))) >>> 0;
   let ret = irq.intid;
   if (dist.model === 'v2' && irq.intid < VGIC_NR_SGIS) {
