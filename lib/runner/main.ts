@@ -1,0 +1,47 @@
+// The `vgic-harness` command: parse, dispatch, and turn every expected error into a message
+// and an exit status. Returns the status instead of exiting, so that stdout is flushed.
+import { snapshotCli } from '../snapshot/diff-cli.ts';
+import { parseCommand, USAGE } from './cli.ts';
+import { runCommand, type RunIo } from './run.ts';
+import { UsageError } from './usage-error.ts';
+
+export const EXIT_USAGE = 2;
+export const EXIT_INTERNAL = 3;
+
+export interface MainIo extends RunIo {
+  stderrText(text: string): void;
+}
+
+export function processIo(): MainIo {
+  return {
+    stdout: (text) => void process.stdout.write(text),
+    stderr: process.stderr,
+    stderrText: (text) => void process.stderr.write(text),
+    stdoutIsTTY: process.stdout.isTTY === true,
+    env: process.env,
+  };
+}
+
+export async function main(argv: readonly string[], io: MainIo = processIo(), cwd: string = process.cwd()): Promise<number> {
+  try {
+    const cmd = parseCommand(argv);
+    switch (cmd.kind) {
+      case 'help':
+        io.stdout(`${USAGE}\n`);
+        return 0;
+      case 'snapshot':
+        return await snapshotCli(cmd.argv, { stdout: io.stdout, stderr: io.stderrText });
+      case 'run':
+        return await runCommand(cmd.options, io, cwd);
+    }
+  } catch (err) {
+    if (err instanceof UsageError) {
+      io.stderrText(`vgic-harness: ${err.message}\n\n${USAGE}\n`);
+      return EXIT_USAGE;
+    }
+    // A bug in the harness, not in a selftest: say so plainly, with the stack for the report.
+    const e = err instanceof Error ? err : new Error(String(err));
+    io.stderrText(`vgic-harness: internal error: ${e.message}\n${e.stack ?? ''}\n`);
+    return EXIT_INTERNAL;
+  }
+}
