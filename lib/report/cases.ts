@@ -7,7 +7,7 @@ export function isFailing(c: CaseResult): boolean {
   return !c.ok && c.skip === null && c.todo === null;
 }
 
-export function syntheticCase(id: number, name: string, comments: string[], timeoutSec: number | null): CaseResult {
+export function syntheticCase(id: number, name: string, comments: string[], timeoutSec: number | null, children: CaseResult[] = []): CaseResult {
   return {
     id,
     name,
@@ -18,7 +18,7 @@ export function syntheticCase(id: number, name: string, comments: string[], time
     timeMs: null,
     diag: null,
     comments,
-    children: [],
+    children,
     synthetic: true,
   };
 }

@@ -1,6 +1,7 @@
 // Parse a selftest's stdout with node-tap's tap-parser into the case tree the reporters print,
 // and judge whether the output was usable TAP at all.
 import { Parser, type FinalResults, type Result } from 'tap-parser';
+import { syntheticCase } from '../report/cases.ts';
 import type { CaseResult, ChildTap } from '../report/model.ts';
 
 /** Collects one nesting level's test points. */
@@ -36,19 +37,7 @@ function incomplete(name: string, level: Level | null, id: number): CaseResult {
   const comments = level === null ? [] : [...level.pending];
   if (level?.open) children.push(incomplete(level.open.name, level.open.level, children.length + 1));
   comments.push('no result line: the output ended inside this subtest');
-  return {
-    id,
-    name,
-    ok: false,
-    skip: null,
-    todo: null,
-    timeoutSec: null,
-    timeMs: null,
-    diag: null,
-    comments,
-    children,
-    synthetic: true,
-  };
+  return syntheticCase(id, name, comments, null, children);
 }
 
 function watch(p: Parser, level: Level, problems: string[], depth: number): void {
