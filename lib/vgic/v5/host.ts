@@ -32,8 +32,10 @@ export const DEFAULT_GICV5_UAPI: Gicv5Uapi = 'irs-final';
 
 /** Host conditions no userspace input can cause, injectable so every errno row can be tested. */
 export interface Gicv5HostFaults {
-  /** A host IST allocation fails (SPI IST at CTRL_INIT, LPI IST on IST restore): ENOMEM. */
-  allocFail?: boolean;
+  /** The host SPI IST allocation at CTRL_INIT fails (vgic_v5_spi_ist_alloc): ENOMEM. */
+  spiIstAllocFail?: boolean;
+  /** Host LPI IST allocations fail (vgic_v5_lpi_ist_alloc): ENOMEM on IST restore. */
+  lpiIstAllocFail?: boolean;
   /** IRS_SAVE_VMR / VM operations never report idle: ETIMEDOUT. */
   irsTimeout?: boolean;
   /** The VM leaves quiescence while its ISTs are copied out (IRS_SAVE_VM_STATUSR.Q drops): EBUSY. */

@@ -300,7 +300,7 @@ function setIstCfgr(v5: Gicv5Vgic, val: number): void {
 /** vgic_v5_lpi_ist_alloc(): the host LPI IST; EBUSY if one exists, ENOMEM if the host is out. */
 export function lpiIstAlloc(v5: Gicv5Vgic, idBits: number): number {
   if (v5.lpis) return -EBUSY;
-  if (v5.host.faults.allocFail) return -ENOMEM;
+  if (v5.host.faults.lpiIstAllocFail) return -ENOMEM;
   const lpis: V5Irq[] = [];
   for (let i = 0; i < 1 << idBits; i++) lpis.push(new V5Irq(GICV5_HWIRQ_TYPE_LPI, i));
   v5.lpis = lpis;

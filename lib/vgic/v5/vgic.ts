@@ -156,7 +156,7 @@ export class Gicv5Vgic {
       // 'irs-early': no default (no SPI IST unless NR_IRQS was set).
       if (!this.nrSpis && this.uapi === 'irs-final') this.nrSpis = VGIC_V5_DEFAULT_NR_SPIS;
       if (this.nrSpis) {
-        if (this.host.faults.allocFail) return -ENOMEM; // vgic_v5_spi_ist_alloc
+        if (this.host.faults.spiIstAllocFail) return -ENOMEM; // vgic_v5_spi_ist_alloc
         for (let i = 0; i < this.nrSpis; i++) {
           const irq = new V5Irq(GICV5_HWIRQ_TYPE_SPI, i);
           // kvm_vgic_v5_irs_init: target vCPU 0; enable is the guest's, in the IST.
