@@ -22,6 +22,7 @@ export { formatPrintf } from '../kvm/printf.ts';
 export * from './buffers.ts';
 export * from './kvm-util.ts';
 export * from './vgic.ts';
+export * from './vgic-v5.ts';
 export * from './test-util.ts';
 export * from './selftest.ts';
 export * from './threads.ts';

@@ -25,6 +25,8 @@ import { type KvmDeviceOps, createVgicDevice } from '../vgic/kvm-device.ts';
 import { resolveProfile } from '../vgic/profiles.ts';
 import { DEFAULT_HOST_CAPS, VgicCpu, VgicDist, type VgicHostCaps } from '../vgic/state.ts';
 import type { UserBuf } from '../vgic/user-buf.ts';
+import { type Gicv5HostOptions, resolveGicv5Host } from '../vgic/v5/host.ts';
+import { v5IrqLine } from '../vgic/v5/irq-line.ts';
 import { allocFd, closeFd, lookupFd } from './fd-table.ts';
 import { GuestMemory } from './memory.ts';
 import { KvmVcpu, vcpuMpidr } from './vcpu.ts';
@@ -45,6 +47,8 @@ export interface VmOptions {
   directSgis?: boolean;
   /** Guest accesses one KVM_RUN may perform before the run is declared a runaway. */
   accessBudget?: number;
+  /** The host has a GICv5 (KVM_DEV_TYPE_ARM_VGIC_V5 exists; no GICv2 emulation): lib/vgic/v5/host.ts. */
+  gicv5?: Gicv5HostOptions;
 }
 
 export const DEFAULT_ACCESS_BUDGET = 50_000_000;
@@ -80,6 +84,8 @@ export class KvmVm {
       ...(opts.priBits ? { priBits: opts.priBits } : {}),
       ...(opts.gicv2Compat !== undefined ? { gicv2Compat: opts.gicv2Compat } : {}),
       ...(opts.directSgis !== undefined ? { directSgis: opts.directSgis } : {}),
+      // vgic_v5_probe(): "can_emulate_gicv2 = false" on a GICv5 host.
+      ...(opts.gicv5 ? { gicv2Compat: false } : {}),
     };
     const vm = this;
     this.dist = new VgicDist(resolveProfile(opts.profile), caps, {
@@ -87,6 +93,7 @@ export class KvmVm {
       anyVcpuRan: () => vm.vcpus.some((v) => v.hasRun),
       vcpusBusy: () => vm.vcpus.some((v) => v.running),
     });
+    if (opts.gicv5) this.dist.v5Host = resolveGicv5Host(opts.gicv5);
   }
 
   /** 1 << ipaBits, as the selftests' max_phys_size. */
@@ -138,7 +145,7 @@ export class KvmVm {
 
   /** kvm_arch_vcpu_first_run_init(): map the vGIC; on failure the VM is dead (kvm_vm_dead). */
   firstRun(): number {
-    const r = vgicMapResources(this.dist);
+    const r = this.dist.v5 ? this.dist.v5.mapResources() : vgicMapResources(this.dist);
     if (r) this.dead = true;
     return r;
   }
@@ -152,6 +159,8 @@ export class KvmVm {
       ((irq >>> KVM_ARM_IRQ_VCPU2_SHIFT) & KVM_ARM_IRQ_VCPU2_MASK) * (KVM_ARM_IRQ_VCPU_MASK + 1);
     const num = (irq >>> 0) & KVM_ARM_IRQ_NUM_MASK;
     const irqchip = this.dist.created;
+    // GICv5 PPIs and SPIs: lib/vgic/v5/irq-line.ts (the vgic_is_v5() branches of this ioctl).
+    if (this.dist.v5 && (type === KVM_ARM_IRQ_TYPE_PPI || type === KVM_ARM_IRQ_TYPE_SPI)) return v5IrqLine(this.dist.v5, type, vcpuId, num, level);
     switch (type) {
       case KVM_ARM_IRQ_TYPE_CPU: {
         if (irqchip) return -ENXIO;

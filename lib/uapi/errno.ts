@@ -19,6 +19,7 @@ export const EINVAL = 22;
 export const ENOSPC = 28;
 export const ERANGE = 34;
 export const EOPNOTSUPP = 95;
+export const ETIMEDOUT = 110;
 
 const ERRNO_TABLE = {
   EPERM: [EPERM, 'Operation not permitted'],
@@ -39,6 +40,7 @@ const ERRNO_TABLE = {
   ENOSPC: [ENOSPC, 'No space left on device'],
   ERANGE: [ERANGE, 'Numerical result out of range'],
   EOPNOTSUPP: [EOPNOTSUPP, 'Operation not supported'],
+  ETIMEDOUT: [ETIMEDOUT, 'Connection timed out'],
 } as const;
 
 export type ErrnoName = keyof typeof ERRNO_TABLE;

@@ -7,6 +7,7 @@
 import { VGIC_NR_SGIS } from '../uapi/kvm.ts';
 import { IrqConfig, type VgicIrq } from './irq.ts';
 import type { CpuIfState, VgicCpu, VgicDist } from './state.ts';
+import { v5IrqSignalled, v5WfiWakeup } from './v5/cpu-interface.ts';
 
 export const SPURIOUS_INTID = 1023;
 
@@ -91,6 +92,7 @@ export function highestPending(
 
 /** Is an IRQ (not FIQ) signalled to the vCPU right now? Group 1 with ICC_IGRPEN1 set. */
 export function irqSignalled(dist: VgicDist, vcpu: VgicCpu): boolean {
+  if (dist.v5) return v5IrqSignalled(dist.v5, vcpu); // GICv5 CPU interface (lib/vgic/v5)
   if (dist.model === 'v2') {
     const c = vcpu.cpuif;
     return highestPending(dist, vcpu, { g0: c.igrpen0 === 1, g1: c.igrpen1 === 1 }, true) !== null;
@@ -100,6 +102,7 @@ export function irqSignalled(dist: VgicDist, vcpu: VgicCpu): boolean {
 
 /** kvm_vgic_vcpu_pending_irq(): what wakes a WFI; group enables are not consulted. */
 export function wfiWakeup(dist: VgicDist, vcpu: VgicCpu): boolean {
+  if (dist.v5) return v5WfiWakeup(dist.v5, vcpu);
   const c = vcpu.cpuif;
   const pmr = c.pmr & priMask(c);
   let found = false;

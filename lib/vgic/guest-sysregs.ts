@@ -42,6 +42,7 @@ import {
   runningPriority,
 } from './cpuif.ts';
 import type { VgicCpu, VgicDist } from './state.ts';
+import { v5GuestSysregRead, v5GuestSysregWrite } from './v5/cpu-interface.ts';
 
 interface GuestSysreg {
   readonly name: string;
@@ -103,12 +104,14 @@ const TABLE = new Map<number, GuestSysreg>([
 export type GuestSysregResult = { ok: true; value: bigint } | { ok: false; reason: string };
 
 export function guestSysregRead(dist: VgicDist, vcpu: VgicCpu, enc: number): GuestSysregResult {
+  if (dist.v5) return v5GuestSysregRead(dist.v5, vcpu, enc); // GICv5 registers and GIC/GICR instructions
   const r = TABLE.get(enc);
   if (!r || dist.model !== 'v3' || !r.read) return { ok: false, reason: `UNDEF: read of ${r?.name ?? sysregName(enc)}` };
   return { ok: true, value: BigInt(r.read(dist, vcpu) >>> 0) };
 }
 
 export function guestSysregWrite(dist: VgicDist, vcpu: VgicCpu, enc: number, v: bigint): GuestSysregResult {
+  if (dist.v5) return v5GuestSysregWrite(dist.v5, vcpu, enc, v);
   const r = TABLE.get(enc);
   if (!r || dist.model !== 'v3' || !r.write) return { ok: false, reason: `UNDEF: write of ${r?.name ?? sysregName(enc)}` };
   r.write(dist, vcpu, v);

@@ -20,6 +20,7 @@ import { type AccessCtx, type RegisterTable, mmioRead, mmioWrite } from './mmio.
 import { V2_DIST_TABLE } from './mmio-v2.ts';
 import { V3_DIST_TABLE, V3_RD_TABLE } from './mmio-v3.ts';
 import { ADDR_UNDEF, type VgicCpu, type VgicDist } from './state.ts';
+import { irsMmioRead, irsMmioWrite } from './v5/irs.ts';
 
 const guestCtx = new WeakMap<VgicCpu, AccessCtx>();
 
@@ -60,6 +61,7 @@ export function findFrame(dist: VgicDist, vcpu: VgicCpu, addr: number): FrameHit
 
 /** Guest read of a vGIC frame; null when no frame is there (the access exits to userspace). */
 export function vgicMmioRead(dist: VgicDist, vcpu: VgicCpu, addr: number, len: number): number | bigint | null {
+  if (dist.v5) return irsMmioRead(dist.v5, vcpu, addr, len); // GICv5: the IRS frames only
   const hit = findFrame(dist, vcpu, addr);
   if (!hit) return null;
   if (hit.table === 'gicc') return len === 4 ? giccRead(hit.ctx, hit.offset) : len === 8 ? 0n : 0;
@@ -67,6 +69,7 @@ export function vgicMmioRead(dist: VgicDist, vcpu: VgicCpu, addr: number, len: n
 }
 
 export function vgicMmioWrite(dist: VgicDist, vcpu: VgicCpu, addr: number, len: number, val: number | bigint): boolean {
+  if (dist.v5) return irsMmioWrite(dist.v5, vcpu, addr, len, val);
   const hit = findFrame(dist, vcpu, addr);
   if (!hit) return false;
   if (hit.table === 'gicc') {

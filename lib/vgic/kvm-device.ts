@@ -32,6 +32,7 @@ import {
   KVM_DEV_TYPE_ARM_VGIC_ITS,
   KVM_DEV_TYPE_ARM_VGIC_V2,
   KVM_DEV_TYPE_ARM_VGIC_V3,
+  KVM_DEV_TYPE_ARM_VGIC_V5,
   KVM_VGIC_ITS_ADDR_TYPE,
   KVM_VGIC_V2_ADDR_TYPE_CPU,
   KVM_VGIC_V2_ADDR_TYPE_DIST,
@@ -51,6 +52,7 @@ import { V2_CPU_TABLE, V2_DIST_TABLE } from './mmio-v2.ts';
 import { V3_DIST_TABLE, V3_RD_TABLE } from './mmio-v3.ts';
 import { ADDR_UNDEF, type VgicCpu, type VgicDist } from './state.ts';
 import { type UserBuf, getUser, putUser } from './user-buf.ts';
+import { createVgicV5Device } from './v5/device.ts';
 
 /** struct kvm_device_ops, the part the harness needs. Every call returns 0 or -errno. */
 export interface KvmDeviceOps {
@@ -410,6 +412,8 @@ export function createVgicDevice(dist: VgicDist, type: number, test: boolean): K
         return r ? r : vgicV2Ops(dist);
       }
     case KVM_DEV_TYPE_ARM_VGIC_V3:
+      // vgic_v5_probe(): a GICv5 host registers the GICv3 device only with the legacy interface.
+      if (dist.v5Host && !dist.v5Host.legacyV3) return -ENODEV;
       if (test) return 0;
       {
         const r = vgicCreate(dist, 'v3');
@@ -420,6 +424,8 @@ export function createVgicDevice(dist: VgicDist, type: number, test: boolean): K
       dist.hasIts = true;
       dist.msisRequireDevid = true;
       return vgicItsOps(dist, { base: ADDR_UNDEF });
+    case KVM_DEV_TYPE_ARM_VGIC_V5:
+      return createVgicV5Device(dist, test);
   }
   return -ENODEV;
 }

@@ -4,8 +4,10 @@
 import { VGIC_NR_PRIVATE_IRQS, VGIC_NR_SGIS, VGIC_V3_MAX_CPUS } from '../uapi/kvm.ts';
 import { IrqConfig, VgicIrq } from './irq.ts';
 import type { HostProfile } from './profiles.ts';
+import type { Gicv5Host } from './v5/host.ts';
+import type { Gicv5Vgic } from './v5/vgic.ts';
 
-export type VgicModel = 'v2' | 'v3';
+export type VgicModel = 'v2' | 'v3' | 'v5';
 
 /** Internal stand-in for VGIC_ADDR_UNDEF; validated addresses are < 2^52 so fit a number. */
 export const ADDR_UNDEF = -1;
@@ -135,6 +137,10 @@ export class VgicDist {
   msisRequireDevid = false;
   /** Bumped whenever something may have become deliverable, so delivery checks can be skipped. */
   epoch = 0;
+  /** The host's GICv5 (VmOptions.gicv5), or null on a GICv3 host. */
+  v5Host: Gicv5Host | null = null;
+  /** The vGIC-v5 state once a KVM_DEV_TYPE_ARM_VGIC_V5 device exists (lib/vgic/v5). */
+  v5: Gicv5Vgic | null = null;
 
   constructor(
     readonly profile: HostProfile,
