@@ -73,6 +73,7 @@ function distInit(dist: VgicDist): void {
       irq.mpidr = 0;
       irq.group = 1;
     }
+    irq.attach(dist);
     dist.spis.push(irq);
   }
 }
