@@ -20,6 +20,7 @@ import {
   VGIC_NR_SGIS,
   VGIC_V3_MAX_CPUS,
 } from '../uapi/kvm.ts';
+import { kvmTimerEnable } from '../vgic/arch-timer.ts';
 import { vgicInjectIrq, vgicMapResources, vgicVcpuInit } from '../vgic/init.ts';
 import { type KvmDeviceOps, createVgicDevice } from '../vgic/kvm-device.ts';
 import { resolveProfile } from '../vgic/profiles.ts';
@@ -86,6 +87,7 @@ export class KvmVm {
       ipaBits: this.ipaBits,
       anyVcpuRan: () => vm.vcpus.some((v) => v.hasRun),
       vcpusBusy: () => vm.vcpus.some((v) => v.running),
+      guestTicks: () => vm.vcpus.reduce((n, v) => n + v.accesses, 0),
     });
   }
 
@@ -136,11 +138,17 @@ export class KvmVm {
     return allocFd(new KvmDevice(this, r));
   }
 
-  /** kvm_arch_vcpu_first_run_init(): map the vGIC; on failure the VM is dead (kvm_vm_dead). */
-  firstRun(): number {
+  /**
+   * kvm_arch_vcpu_run_pid_change() on a vCPU's first KVM_RUN: map the vGIC (on failure the VM is
+   * dead: kvm_vm_dead), then kvm_timer_enable() for that vCPU (EINVAL if its timer PPIs clash).
+   */
+  firstRun(vcpu?: KvmVcpu): number {
     const r = vgicMapResources(this.dist);
-    if (r) this.dead = true;
-    return r;
+    if (r) {
+      this.dead = true;
+      return r;
+    }
+    return vcpu ? kvmTimerEnable(this.dist, vcpu.vgic) : 0;
   }
 
   /** KVM_IRQ_LINE (kvm_vm_ioctl_irq_line). */

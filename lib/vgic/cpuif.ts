@@ -5,6 +5,7 @@
 // traps to sys_regs.c: access_gic_sgi -> vgic-v3.c: vgic_v3_dispatch_sgi.
 
 import { VGIC_NR_SGIS } from '../uapi/kvm.ts';
+import { timerWfiExpire } from './arch-timer.ts';
 import { IrqConfig, type VgicIrq } from './irq.ts';
 import type { CpuIfState, VgicCpu, VgicDist } from './state.ts';
 
@@ -119,14 +120,6 @@ export function irqSignalled(dist: VgicDist, vcpu: VgicCpu): boolean {
   return c.igrpen1 === 1 && bestPending(dist, vcpu, G1, true) !== null;
 }
 
-/** Something other than the vGIC that can wake a WFI (the arch timer's background timer). */
-export type WfiWaker = (dist: VgicDist, vcpu: VgicCpu) => boolean;
-let wfiWaker: WfiWaker | null = null;
-/** arch-timer.ts registers kvm_timer_blocking()'s expiry here (kept apart to avoid an import cycle). */
-export function setWfiWaker(fn: WfiWaker | null): void {
-  wfiWaker = fn;
-}
-
 /** kvm_vgic_vcpu_pending_irq(): what wakes a WFI; group enables are not consulted. */
 function vgicPendingIrq(dist: VgicDist, vcpu: VgicCpu): boolean {
   const items = vcpu.candidates.items;
@@ -147,7 +140,7 @@ function vgicPendingIrq(dist: VgicDist, vcpu: VgicCpu): boolean {
  */
 export function wfiWakeup(dist: VgicDist, vcpu: VgicCpu): boolean {
   if (vgicPendingIrq(dist, vcpu)) return true;
-  return wfiWaker !== null && wfiWaker(dist, vcpu) && vgicPendingIrq(dist, vcpu);
+  return timerWfiExpire(dist, vcpu) && vgicPendingIrq(dist, vcpu);
 }
 
 /** ICC_IAR{0,1}_EL1: activate the best pending IRQ of the group and raise the running priority. */

@@ -42,6 +42,7 @@ import {
   runningPriority,
 } from './cpuif.ts';
 import type { VgicCpu, VgicDist } from './state.ts';
+import { timerSysregRead, timerSysregWrite } from './arch-timer.ts';
 
 interface GuestSysreg {
   readonly name: string;
@@ -104,12 +105,14 @@ export type GuestSysregResult = { ok: true; value: bigint } | { ok: false; reaso
 
 export function guestSysregRead(dist: VgicDist, vcpu: VgicCpu, enc: number): GuestSysregResult {
   const r = TABLE.get(enc);
+  if (!r) return timerSysregRead(dist, vcpu, enc) ?? { ok: false, reason: `UNDEF: read of ${sysregName(enc)}` }; // CNT*_EL0, any GIC
   if (!r || dist.model !== 'v3' || !r.read) return { ok: false, reason: `UNDEF: read of ${r?.name ?? sysregName(enc)}` };
   return { ok: true, value: BigInt(r.read(dist, vcpu) >>> 0) };
 }
 
 export function guestSysregWrite(dist: VgicDist, vcpu: VgicCpu, enc: number, v: bigint): GuestSysregResult {
   const r = TABLE.get(enc);
+  if (!r) return timerSysregWrite(dist, vcpu, enc, v) ?? { ok: false, reason: `UNDEF: write of ${sysregName(enc)}` }; // CNT*_EL0
   if (!r || dist.model !== 'v3' || !r.write) return { ok: false, reason: `UNDEF: write of ${r?.name ?? sysregName(enc)}` };
   r.write(dist, vcpu, v);
   return { ok: true, value: 0n };
