@@ -123,6 +123,10 @@ export class Guest {
   cpuRelax(): Access<void> {
     return this.isb();
   }
+  /** dsb(opt): orders memory accesses; here an access point like isb (ordering is total). */
+  dsb(_opt?: 'sy' | 'ish' | 'ishld' | 'ishst'): Access<void> {
+    return this.isb();
+  }
 
   // --- guest globals --------------------------------------------------------------------------------
   readGlobal<T extends object, K extends keyof T & string>(_globals: T, name: K): T[K] {

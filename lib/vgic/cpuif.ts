@@ -4,7 +4,7 @@
 // vgic_v3_fold_lr_state; vgic.c: vgic_target_oracle, kvm_vgic_vcpu_pending_irq); SGI generation
 // traps to sys_regs.c: access_gic_sgi -> vgic-v3.c: vgic_v3_dispatch_sgi.
 
-import { VGIC_NR_SGIS } from '../uapi/kvm.ts';
+import { VGIC_NR_PRIVATE_IRQS, VGIC_NR_SGIS } from '../uapi/kvm.ts';
 import { timerWfiExpire } from './arch-timer.ts';
 import { IrqConfig, type VgicIrq } from './irq.ts';
 import type { CpuIfState, VgicCpu, VgicDist } from './state.ts';
@@ -172,13 +172,25 @@ export function acknowledge(dist: VgicDist, vcpu: VgicCpu, group: 0 | 1): number
   return ret;
 }
 
+/** kvm_notify_acked_irq(kvm, 0, pin): the irqfd resamplers of a VM (lib/kvm/irqfd.ts). */
+export type AckNotifier = (pin: number) => void;
+const ackNotifiers = new WeakMap<VgicDist, AckNotifier>();
+export function setAckNotifier(dist: VgicDist, fn: AckNotifier): void {
+  ackNotifiers.set(dist, fn);
+}
+
 /** Deactivate an interrupt; a level IRQ's latch goes when its LR retires (vgic_v3_fold_lr_state). */
 export function deactivate(dist: VgicDist, vcpu: VgicCpu, intid: number): void {
   if (intid >= 1020 && intid <= 1023) return;
   const irq = dist.getIrq(vcpu, intid & 0x3ff);
   if (!irq || !irq.active) return;
   irq.active = false;
-  if (irq.config === IrqConfig.Level) irq.pendingLatch = false;
+  if (irq.config === IrqConfig.Level) {
+    irq.pendingLatch = false;
+    // vgic_v3_fold_lr(): a level SPI's LR carries ICH_LR_EOI (not for HW-mapped IRQs); once it
+    // comes back deactivated the irqfd resamplers are told (kvm_notify_acked_irq).
+    if (!irq.hw && irq.intid >= VGIC_NR_PRIVATE_IRQS) ackNotifiers.get(dist)?.(irq.intid - VGIC_NR_PRIVATE_IRQS);
+  }
   dist.kick();
 }
 
