@@ -99,7 +99,9 @@ export class Guest {
     return a as Access<bigint>;
   }
   writeSysreg(encoding: number, val: number | bigint): Access<void> {
-    const a = this.it.arm(ReqKind.SysregWrite, 0, 8, BigInt.asUintN(64, BigInt(val)));
+    // A u32 value stays a number (no BigInt on the EOIR/DIR hot path); anything else is a u64 bigint.
+    const v = typeof val === 'number' && val >>> 0 === val ? val : BigInt.asUintN(64, BigInt(val));
+    const a = this.it.arm(ReqKind.SysregWrite, 0, 8, v);
     a.req.sysreg = encoding;
     return a as Access<void>;
   }

@@ -192,7 +192,7 @@ export class KvmVcpu {
           break;
         }
         case ReqKind.SysregWrite: {
-          const r = guestSysregWrite(dist, vgic, req.sysreg, BigInt(req.val));
+          const r = guestSysregWrite(dist, vgic, req.sysreg, req.val);
           if (!r.ok) {
             this.unhandled(r.reason);
             return 'exit';
