@@ -13,7 +13,12 @@ export interface GetoptResult {
  * -n64, or the next word), -- ends the options, the first non-option ends them (POSIX order).
  * An unknown option or a missing argument gives '?' after glibc's message on stderr.
  */
-export function getopt(args: readonly string[], optstring: string, prog = 'test'): GetoptResult[] {
+export function getopt(
+  args: readonly string[],
+  optstring: string,
+  prog = 'test',
+  warn: (msg: string) => void = (m) => process.stderr.write(m),
+): GetoptResult[] {
   const out: GetoptResult[] = [];
   for (let i = 0; i < args.length; i++) {
     const a = args[i]!;
@@ -23,7 +28,7 @@ export function getopt(args: readonly string[], optstring: string, prog = 'test'
       const c = a[j]!;
       const k = optstring.indexOf(c);
       if (k < 0 || c === ':') {
-        process.stderr.write(`${prog}: invalid option -- '${c}'\n`);
+        warn(`${prog}: invalid option -- '${c}'\n`);
         out.push({ opt: '?', optarg: null });
         continue;
       }
@@ -37,7 +42,7 @@ export function getopt(args: readonly string[], optstring: string, prog = 'test'
       } else if (i + 1 < args.length) {
         out.push({ opt: c, optarg: args[++i]! });
       } else {
-        process.stderr.write(`${prog}: option requires an argument -- '${c}'\n`);
+        warn(`${prog}: option requires an argument -- '${c}'\n`);
         out.push({ opt: '?', optarg: null });
       }
       break;
