@@ -153,3 +153,21 @@ t.test('a vCPU in WFI sleeps until its timer fires (kvm_timer_blocking)', (tt) =
   tt.same(runGuest(v.vcpus[0]!), [27, 1], 'woken by the timer, PPI 27 taken, the counter moved past CVAL');
   tt.end();
 });
+
+/** Arm the vtimer 50 ticks ahead and spin on GICR_ISPENDR0 only (no timer register access). */
+function* spinOnPending(g: Guest): GuestProgram {
+  const sgiFrame = 0x8030000 + 0x10000;
+  const now = yield* g.readSysreg(CNTVCT_EL0);
+  yield* g.writeSysreg(CNTV_CVAL_EL0, now + 50n);
+  yield* g.writeSysreg(CNTV_CTL_EL0, 1);
+  let reads = 0;
+  while (!(((yield* g.readl(sgiFrame + GICR_ISPENDR0)) >>> 27) & 1)) reads++;
+  yield* g.sync(reads >= 40 && reads <= 50 ? 1 : reads);
+  yield* g.done();
+}
+
+t.test('a guest ISPENDR read of the vtimer PPI sees the timer\'s line as time passes (vgic_get_phys_line_level)', (tt) => {
+  const v = v3Vm({ guest: spinOnPending });
+  tt.same(runGuest(v.vcpus[0]!), [1], 'pending once 50 ticks (one per access) have passed');
+  tt.end();
+});

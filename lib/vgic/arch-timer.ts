@@ -212,7 +212,14 @@ export function kvmTimerEnable(dist: VgicDist, vcpu: VgicCpu): number {
     for (let p = ppis; p; p &= p - 1) bits++;
     if (bits !== 2) return -EINVAL;
     vm.ppisImmutable = true;
-    vcpu.privateIrqs[timerIrq(dist, TIMER_VTIMER)]!.hw = true;
+    // kvm_vgic_map_phys_irq(vtimer) with arch_timer_irq_ops: HW, and its pending state read by the
+    // guest is the timer's own line (kvm_arch_timer_get_input_level -> kvm_timer_should_fire).
+    const vtimerIrq = vcpu.privateIrqs[timerIrq(dist, TIMER_VTIMER)]!;
+    vtimerIrq.hw = true;
+    vtimerIrq.inputLevel = () => {
+      updateIrq(dist, vcpu, t.vtimer); // the time that passed may have fired it
+      return shouldFire(dist, t.vtimer);
+    };
     dist.kick();
   }
   t.enabled = true;

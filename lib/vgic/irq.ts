@@ -66,6 +66,11 @@ export class VgicIrq {
   hw = false;
   /** An in-kernel owner (e.g. the arch timer) that userspace injection must not override. */
   owner: string | null = null;
+  /**
+   * For a mapped level interrupt (hw and irq_ops.get_input_level: the vtimer), the device's line
+   * as a guest read of ISPENDR sees it (vgic_irq_is_mapped_level / vgic_get_phys_line_level).
+   */
+  inputLevel: (() => boolean) | null = null;
   /** The candidate list this IRQ is on, and its index there (-1 when on none). */
   list: CandidateList | null = null;
   listIndex = -1;

@@ -260,8 +260,12 @@ export const uaccessWriteCenable: UWriteFn = (ctx, offset, len, val) => {
   return 0;
 };
 
-/** vgic_mmio_read_pending(): latch OR line level (irq_is_pending). */
-export const readPending: ReadFn = (ctx, offset, len) => readBits(ctx, offset, len, (irq) => irq.isPending());
+/**
+ * vgic_mmio_read_pending(): latch OR line level (irq_is_pending); for a guest read of a mapped
+ * level IRQ (the vtimer), the line of the device behind it (vgic_get_phys_line_level).
+ */
+export const readPending: ReadFn = (ctx, offset, len) =>
+  readBits(ctx, offset, len, (irq) => (!ctx.uaccess && irq.inputLevel ? irq.inputLevel() : irq.isPending()));
 
 /** GICv2 SGIs (intid < 16) cannot be made pending by a guest ISPENDR write (is_vgic_v2_sgi). */
 function isV2Sgi(ctx: AccessCtx, irq: VgicIrq): boolean {
