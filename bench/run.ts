@@ -34,8 +34,12 @@ export const BOUNDS = {
   spisPendedPerDirect: 3e6 / IDLE_DIRECT,
   /** (b) >= 2 M interrupts/s. */
   spisInjectedPerDirect: 2e6 / IDLE_DIRECT,
-  /** (a) at 992 interrupts keeps at least 80% of its speed at 64: no cost per nr_irqs. */
-  largeOverSmall: 0.8,
+  /**
+   * (a) at 992 interrupts keeps at least 70% of its speed at 64. An acknowledge path that scans
+   * every interrupt (this project before the candidate lists) gives about 0.1; noise on a loaded
+   * 2-core machine has pushed the per-round median of a constant-cost path down to about 0.8.
+   */
+  largeOverSmall: 0.7,
   /** save + restore in at most 50 ms at the idle baseline: 1.645 M direct accesses' worth. */
   snapshotInDirectAccesses: 0.05 * IDLE_DIRECT,
 };
@@ -85,12 +89,14 @@ export async function runBenchmarks(): Promise<number> {
     { name: '  YAML write + parse of the same snapshot (not in the total)', spread: spread(snap.yamlRoundTripMs, 'ms') },
   ];
 
-  const direct = median(s.direct);
+  // Each gate is the median over the rounds of that round's ratio: both figures of a round ran
+  // back to back, so they saw the same machine.
+  const perRound = (num: number[], den: number[]): number => median(num.map((x, i) => x / den[i]!));
   const gates: Gate[] = [
-    gate('direct / coroutine', direct / median(s.coroutine), 'max', BOUNDS.coroutineOverDirect, 'the coroutine costs at most 3x the dispatch it drives'),
-    gate('(a) 64 IRQs / direct', median(s.a64) / direct, 'min', round(BOUNDS.spisPendedPerDirect), '(a) >= 3 M/s at the idle baseline of 32.9 M/s'),
-    gate('(a) 992 / (a) 64', median(s.a992) / median(s.a64), 'min', BOUNDS.largeOverSmall, 'the cost of one interrupt does not grow with nr_irqs'),
-    gate('(b) / direct', median(s.b) / direct, 'min', round(BOUNDS.spisInjectedPerDirect), '(b) >= 2 M/s at the idle baseline of 32.9 M/s'),
+    gate('direct / coroutine', perRound(s.direct, s.coroutine), 'max', BOUNDS.coroutineOverDirect, 'the coroutine costs at most 3x the dispatch it drives'),
+    gate('(a) 64 IRQs / direct', perRound(s.a64, s.direct), 'min', round(BOUNDS.spisPendedPerDirect), '(a) >= 3 M/s at the idle baseline of 32.9 M/s'),
+    gate('(a) 992 / (a) 64', perRound(s.a992, s.a64), 'min', BOUNDS.largeOverSmall, 'the cost of one interrupt does not grow with nr_irqs'),
+    gate('(b) / direct', perRound(s.b, s.direct), 'min', round(BOUNDS.spisInjectedPerDirect), '(b) >= 2 M/s at the idle baseline of 32.9 M/s'),
     gate(
       'snapshot save+restore, in direct accesses',
       (median(snap.totalMs) / 1000) * median(directAfter),
