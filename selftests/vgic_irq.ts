@@ -25,7 +25,8 @@
 // Differences forced by the harness:
 //  - Each test_vgic() call and each test_vgic_two_cpus() call is one TAP case, named after it.
 //  - The two-vCPU cases run on the seeded scheduler (seed from --seed / VGIC_SEED, printed with a
-//    fingerprint of the interleaving: the same seed gives the same schedule and output).
+//    fingerprint of the interleaving: the same seed gives the same schedule and output), with a
+//    budget of 5 M guest accesses: where C would spin until the kselftest timeout, the case fails.
 //  - __kvm_* calls return -errno where C returns -1; errno() holds the errno as in C.
 //  - group_en needs configurable interrupt groups: on the pre-groups profile (IGROUPR read-only,
 //    before d53c2c29ae0d) SGI 0 stays in Group 1 and the case is expected to fail there.
@@ -874,7 +875,9 @@ function test_vgic_two_cpus(gcode: (g: Guest) => GuestProgram): void {
   const fp = scheduleFingerprint();
   runVcpuThreads(
     vcpus.map((vcpu) => ({ vcpu, onUcall: (uc: Ucall) => test_vcpu_run(uc) })),
-    { seed: schedulerSeed(), onSlice: fp.onSlice },
+    // Each case takes a few thousand guest accesses; a guest that spins forever (as a broken
+    // priority drop makes timer_spi do) fails here within seconds, not at the runner's timeout.
+    { seed: schedulerSeed(), onSlice: fp.onSlice, budget: 5_000_000 },
   );
   printInfo('schedule: %d slices, fingerprint %s', fp.slices(), fp.digest());
 
