@@ -6,7 +6,9 @@
 
 import { layoutGlobals } from '../guests/vgic_actions.ts';
 import { randomGuestActions, randomStateGlobals, vgicRandomStateGuest } from '../guests/vgic_random_state.ts';
-import { UCALL_DONE, getUcall, seededRandom, syncGlobalToGuest, vcpuRun } from '../lib/host/index.ts';
+import { UCALL_DONE } from '../lib/kvm/guest-abi.ts';
+import { getUcall, syncGlobalToGuest, vcpuRun } from '../lib/host/kvm-util.ts';
+import { seededRandom } from '../lib/host/threads.ts';
 import { type VmmMachine, createVmmMachine } from '../lib/snapshot/vmm/machine.ts';
 import { restoreVgic } from '../lib/snapshot/vmm/restore.ts';
 import { saveVgic } from '../lib/snapshot/vmm/save.ts';
@@ -14,28 +16,18 @@ import { parseSnapshotYaml, stringifySnapshot } from '../lib/snapshot/yaml-io.ts
 
 const NR_IRQS = 992;
 const NR_VCPUS = 8;
-const RUNS = 11;
 const WARMUP = 3;
-const TARGET_MS = 50;
 
 export interface SnapshotBench {
   name: string;
-  medianMs: number;
-  runs: number;
-  targetMs: number;
-  saveMedianMs: number;
-  restoreMedianMs: number;
-  /** stringifySnapshot + parseSnapshotYaml of the same snapshot (not part of medianMs). */
-  yamlRoundTripMedianMs: number;
+  /** Per-run milliseconds: save + restore, save alone, restore alone, YAML write + parse (not in `total`). */
+  totalMs: number[];
+  saveMs: number[];
+  restoreMs: number[];
+  yamlRoundTripMs: number[];
   snapshotBytes: number;
   deviceAttrWritesPerRestore: number;
 }
-
-const median = (xs: number[]): number => {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.floor(s.length / 2)]!;
-};
-const round = (x: number): number => Math.round(x * 100) / 100;
 
 function machine(guest: boolean): VmmMachine {
   return createVmmMachine({ vmm: 'qemu', model: 'v3', nrVcpus: NR_VCPUS, nrIrqs: NR_IRQS, profile: 'series-p3', guestCode: guest ? vgicRandomStateGuest : null });
@@ -55,7 +47,7 @@ function busySource(): VmmMachine {
   return m;
 }
 
-export async function benchSnapshot(): Promise<SnapshotBench> {
+export async function benchSnapshot(runs = 11): Promise<SnapshotBench> {
   const src = busySource();
   const total: number[] = [];
   const saves: number[] = [];
@@ -63,7 +55,7 @@ export async function benchSnapshot(): Promise<SnapshotBench> {
   const yaml: number[] = [];
   let bytes = 0;
   let writes = 0;
-  for (let i = 0; i < WARMUP + RUNS; i++) {
+  for (let i = 0; i < WARMUP + runs; i++) {
     const dst = machine(false);
     const t0 = performance.now();
     const s = saveVgic(src.handle, 'qemu');
@@ -85,12 +77,10 @@ export async function benchSnapshot(): Promise<SnapshotBench> {
   }
   return {
     name: `snapshot save+restore, GICv3 ${NR_IRQS} IRQs ${NR_VCPUS} vCPUs, QEMU sequence`,
-    medianMs: round(median(total)),
-    runs: RUNS,
-    targetMs: TARGET_MS,
-    saveMedianMs: round(median(saves)),
-    restoreMedianMs: round(median(restores)),
-    yamlRoundTripMedianMs: round(median(yaml)),
+    totalMs: total,
+    saveMs: saves,
+    restoreMs: restores,
+    yamlRoundTripMs: yaml,
     snapshotBytes: bytes,
     deviceAttrWritesPerRestore: writes,
   };

@@ -99,7 +99,9 @@ export class Guest {
     return a as Access<bigint>;
   }
   writeSysreg(encoding: number, val: number | bigint): Access<void> {
-    const a = this.it.arm(ReqKind.SysregWrite, 0, 8, BigInt.asUintN(64, BigInt(val)));
+    // A u32 value stays a number (no BigInt on the EOIR/DIR hot path); anything else is a u64 bigint.
+    const v = typeof val === 'number' && val >>> 0 === val ? val : BigInt.asUintN(64, BigInt(val));
+    const a = this.it.arm(ReqKind.SysregWrite, 0, 8, v);
     a.req.sysreg = encoding;
     return a as Access<void>;
   }
@@ -121,6 +123,10 @@ export class Guest {
     return this.it.arm(ReqKind.Sync, 0, 0, 0) as Access<void>;
   }
   cpuRelax(): Access<void> {
+    return this.isb();
+  }
+  /** dsb(opt): orders memory accesses; here an access point like isb (ordering is total). */
+  dsb(_opt?: 'sy' | 'ish' | 'ishld' | 'ishst'): Access<void> {
     return this.isb();
   }
 

@@ -5,3 +5,8 @@ export * from './gic.ts';
 export type { GuestProgram, GuestRequest, GuestReply } from '../kvm/guest-abi.ts';
 export * from '../uapi/gic.ts';
 export * from '../vgic/cpuif-regs.ts';
+export * from './memory.ts';
+export * from '../uapi/gic-intid.ts';
+export * from '../vgic/timer-regs.ts';
+export { CTL_ENABLE, CTL_IMASK, CTL_ISTATUS } from '../uapi/kvm-irq.ts';
+export { cStruct, CStruct, type CField, type CValues } from '../kvm/c-struct.ts';

@@ -20,6 +20,8 @@ export interface ThreadOptions {
   maxQuantum?: number;
   /** Total guest accesses across all vCPUs before the run is declared stuck. */
   budget?: number;
+  /** Told of every slice the scheduler runs (to fingerprint the interleaving of a seed). */
+  onSlice?: (vcpuId: number, quantum: number, outcome: 'exit' | 'preempted' | 'blocked') => void;
 }
 
 /** mulberry32: small, fast, and identical everywhere. */
@@ -59,6 +61,7 @@ export function runVcpuThreads(threads: VcpuThread[], opts: ThreadOptions = {}):
     const th = runnable[Math.floor(rand() * runnable.length)]!;
     const quantum = 1 + Math.floor(rand() * maxQuantum);
     const out = th.vcpu.step(quantum);
+    opts.onSlice?.(th.vcpu.id, quantum, out);
     budget -= quantum;
     if (budget < 0) testFail('vCPUs did not finish within the access budget (seed %u)', seed);
     th.blockedAt = out === 'blocked' ? th.vcpu.vm.dist.epoch : -1;

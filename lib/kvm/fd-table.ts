@@ -16,6 +16,16 @@ export function lookupFd<T>(fd: number, guard: (o: unknown) => o is T): T | numb
   return o !== undefined && guard(o) ? o : -EBADF;
 }
 
+/** An object with work to do when its fd is closed (an eventfd hangs up its irqfd: EPOLLHUP). */
+export interface FdRelease {
+  release(): void;
+}
+const hasRelease = (o: unknown): o is FdRelease => typeof (o as Partial<FdRelease> | null)?.release === 'function';
+
 export function closeFd(fd: number): number {
-  return table.delete(fd) ? 0 : -EBADF;
+  const o = table.get(fd);
+  if (o === undefined) return -EBADF;
+  table.delete(fd);
+  if (hasRelease(o)) o.release();
+  return 0;
 }

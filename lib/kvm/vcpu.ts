@@ -89,7 +89,7 @@ export class KvmVcpu {
   enter(): number {
     if (this.vm.dead) return -EIO;
     if (!this.hasRun) {
-      const r = this.vm.firstRun();
+      const r = this.vm.firstRun(this);
       if (r) return r;
       this.hasRun = true;
     }
@@ -123,6 +123,17 @@ export class KvmVcpu {
     const vgic = this.vgic;
     const mem = this.vm.memory;
     let reply = this.reply;
+    // Guest entry: an unmasked interrupt that became pending while the vCPU was out (injected
+    // by userspace, another vCPU or a device) is taken before the guest's next instruction, as
+    // the list registers are loaded on entry (vgic_flush_hwstate), not after its next access.
+    if (!this.irqMasked && this.irqHandler && dist.epoch !== this.seenEpoch) {
+      this.seenEpoch = dist.epoch;
+      if (irqSignalled(dist, vgic)) {
+        this.stack.push({ program: this.irqHandler(), savedReply: reply, savedMask: this.irqMasked });
+        this.irqMasked = true;
+        reply = undefined;
+      }
+    }
     for (let steps = 0; ; steps++) {
       if (steps >= limit) {
         this.reply = reply;
@@ -181,7 +192,7 @@ export class KvmVcpu {
           break;
         }
         case ReqKind.SysregWrite: {
-          const r = guestSysregWrite(dist, vgic, req.sysreg, BigInt(req.val));
+          const r = guestSysregWrite(dist, vgic, req.sysreg, req.val);
           if (!r.ok) {
             this.unhandled(r.reason);
             return 'exit';

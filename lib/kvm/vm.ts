@@ -20,6 +20,7 @@ import {
   VGIC_NR_SGIS,
   VGIC_V3_MAX_CPUS,
 } from '../uapi/kvm.ts';
+import { kvmTimerEnable } from '../vgic/arch-timer.ts';
 import { vgicInjectIrq, vgicMapResources, vgicVcpuInit } from '../vgic/init.ts';
 import { type KvmDeviceOps, createVgicDevice } from '../vgic/kvm-device.ts';
 import { resolveProfile } from '../vgic/profiles.ts';
@@ -92,6 +93,7 @@ export class KvmVm {
       ipaBits: this.ipaBits,
       anyVcpuRan: () => vm.vcpus.some((v) => v.hasRun),
       vcpusBusy: () => vm.vcpus.some((v) => v.running),
+      guestTicks: () => vm.vcpus.reduce((n, v) => n + v.accesses, 0),
     });
     if (opts.gicv5) this.dist.v5Host = resolveGicv5Host(opts.gicv5);
   }
@@ -143,11 +145,18 @@ export class KvmVm {
     return allocFd(new KvmDevice(this, r));
   }
 
-  /** kvm_arch_vcpu_first_run_init(): map the vGIC; on failure the VM is dead (kvm_vm_dead). */
-  firstRun(): number {
+  /**
+   * kvm_arch_vcpu_run_pid_change() on a vCPU's first KVM_RUN: map the vGIC (on failure the VM is
+   * dead: kvm_vm_dead), then kvm_timer_enable() for that vCPU (EINVAL if its timer PPIs clash).
+   * The GICv5 model has no in-kernel PPI owners (lib/vgic/v5), so no timer is enabled there.
+   */
+  firstRun(vcpu?: KvmVcpu): number {
     const r = this.dist.v5 ? this.dist.v5.mapResources() : vgicMapResources(this.dist);
-    if (r) this.dead = true;
-    return r;
+    if (r) {
+      this.dead = true;
+      return r;
+    }
+    return vcpu && !this.dist.v5 ? kvmTimerEnable(this.dist, vcpu.vgic) : 0;
   }
 
   /** KVM_IRQ_LINE (kvm_vm_ioctl_irq_line). */

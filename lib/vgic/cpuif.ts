@@ -4,7 +4,8 @@
 // vgic_v3_fold_lr_state; vgic.c: vgic_target_oracle, kvm_vgic_vcpu_pending_irq); SGI generation
 // traps to sys_regs.c: access_gic_sgi -> vgic-v3.c: vgic_v3_dispatch_sgi.
 
-import { VGIC_NR_SGIS } from '../uapi/kvm.ts';
+import { VGIC_NR_PRIVATE_IRQS, VGIC_NR_SGIS } from '../uapi/kvm.ts';
+import { timerWfiExpire } from './arch-timer.ts';
 import { IrqConfig, type VgicIrq } from './irq.ts';
 import type { CpuIfState, VgicCpu, VgicDist } from './state.ts';
 import { v5IrqSignalled, v5WfiWakeup } from './v5/cpu-interface.ts';
@@ -51,15 +52,51 @@ function groupPriorityMask(c: CpuIfState, group: number): number {
   return (0xff << shift) & 0xff;
 }
 
-/** Every IRQ this vCPU can see: its private ones, then SPIs routed to it. */
-function forEachCandidate(dist: VgicDist, vcpu: VgicCpu, fn: (irq: VgicIrq) => void): void {
-  for (const irq of vcpu.privateIrqs) fn(irq);
-  for (const irq of dist.spis) if (irq.targetVcpu === vcpu.vcpuIdx) fn(irq);
-}
-
 /** vgic_target_oracle(): pending and enabled, on an enabled distributor, not already active. */
 function isQueued(dist: VgicDist, irq: VgicIrq): boolean {
   return dist.enabled && irq.enabled && irq.isPending() && !irq.active;
+}
+
+/** Group selection for bestPending(): bit 0 = Group 0, bit 1 = Group 1. */
+const G0 = 1;
+const G1 = 2;
+
+/**
+ * The highest-priority pending IRQ the interface would present (lowest INTID on a tie), for the
+ * groups in `groups` (G0 | G1); optionally ignoring the PMR and running-priority checks. Only the
+ * vCPU's candidate list is looked at (pending or active interrupts targeting it; irq.ts), so the
+ * cost is the number of such interrupts, not nr_irqs.
+ */
+function bestPending(dist: VgicDist, vcpu: VgicCpu, groups: number, checkPriority: boolean): VgicIrq | null {
+  const items = vcpu.candidates.items;
+  const n = items.length;
+  if (n === 0 || !dist.enabled) return null;
+  const c = vcpu.cpuif;
+  const pm = priMask(c);
+  let pmr = 0x100;
+  let rpr = 0x100;
+  let gpm0 = 0xff;
+  let gpm1 = 0xff;
+  if (checkPriority) {
+    pmr = c.pmr & pm;
+    rpr = runningPriority(c);
+    gpm0 = groupPriorityMask(c, 0);
+    gpm1 = groupPriorityMask(c, 1);
+  }
+  let best: VgicIrq | null = null;
+  let bestPrio = 0x100;
+  for (let i = 0; i < n; i++) {
+    const irq = items[i]!;
+    if (!irq.enabled || irq.active || !irq.isPending()) continue;
+    if (!(groups & (irq.group === 0 ? G0 : G1))) continue;
+    const prio = irq.priority & pm;
+    if (prio >= pmr || (prio & (irq.group === 0 ? gpm0 : gpm1)) >= rpr) continue;
+    if (prio < bestPrio || (prio === bestPrio && irq.intid < best!.intid)) {
+      best = irq;
+      bestPrio = prio;
+    }
+  }
+  return best;
 }
 
 /**
@@ -72,51 +109,49 @@ export function highestPending(
   groups: { g0: boolean; g1: boolean },
   checkPriority: boolean,
 ): VgicIrq | null {
-  const c = vcpu.cpuif;
-  const pm = priMask(c);
-  const pmr = c.pmr & pm;
-  const rpr = runningPriority(c);
-  let best: VgicIrq | null = null;
-  forEachCandidate(dist, vcpu, (irq) => {
-    if (!isQueued(dist, irq)) return;
-    if (irq.group === 0 ? !groups.g0 : !groups.g1) return;
-    const prio = irq.priority & pm;
-    if (checkPriority) {
-      if (prio >= pmr) return;
-      if ((prio & groupPriorityMask(c, irq.group)) >= rpr) return;
-    }
-    if (!best || prio < (best.priority & pm) || (prio === (best.priority & pm) && irq.intid < best.intid)) best = irq;
-  });
-  return best;
+  return bestPending(dist, vcpu, (groups.g0 ? G0 : 0) | (groups.g1 ? G1 : 0), checkPriority);
 }
 
 /** Is an IRQ (not FIQ) signalled to the vCPU right now? Group 1 with ICC_IGRPEN1 set. */
 export function irqSignalled(dist: VgicDist, vcpu: VgicCpu): boolean {
   if (dist.v5) return v5IrqSignalled(dist.v5, vcpu); // GICv5 CPU interface (lib/vgic/v5)
+  const c = vcpu.cpuif;
   if (dist.model === 'v2') {
-    const c = vcpu.cpuif;
-    return highestPending(dist, vcpu, { g0: c.igrpen0 === 1, g1: c.igrpen1 === 1 }, true) !== null;
+    return bestPending(dist, vcpu, (c.igrpen0 === 1 ? G0 : 0) | (c.igrpen1 === 1 ? G1 : 0), true) !== null;
   }
-  return highestPending(dist, vcpu, { g0: false, g1: vcpu.cpuif.igrpen1 === 1 }, true) !== null;
+  return c.igrpen1 === 1 && bestPending(dist, vcpu, G1, true) !== null;
 }
 
 /** kvm_vgic_vcpu_pending_irq(): what wakes a WFI; group enables are not consulted. */
-export function wfiWakeup(dist: VgicDist, vcpu: VgicCpu): boolean {
-  if (dist.v5) return v5WfiWakeup(dist.v5, vcpu);
+function vgicPendingIrq(dist: VgicDist, vcpu: VgicCpu): boolean {
+  const items = vcpu.candidates.items;
+  if (!dist.enabled) return false;
   const c = vcpu.cpuif;
-  const pmr = c.pmr & priMask(c);
-  let found = false;
-  forEachCandidate(dist, vcpu, (irq) => {
-    if (!found && isQueued(dist, irq) && (irq.priority & priMask(c)) < pmr) found = true;
-  });
-  return found;
+  const pm = priMask(c);
+  const pmr = c.pmr & pm;
+  for (let i = 0; i < items.length; i++) {
+    const irq = items[i]!;
+    if (isQueued(dist, irq) && (irq.priority & pm) < pmr) return true;
+  }
+  return false;
+}
+
+/**
+ * kvm_arch_vcpu_runnable() for a vCPU in WFI: a vGIC interrupt it can take; otherwise a guest
+ * timer that will expire wakes it (kvm_timer_blocking's background timer) and is re-checked.
+ */
+export function wfiWakeup(dist: VgicDist, vcpu: VgicCpu): boolean {
+  if (dist.v5) return v5WfiWakeup(dist.v5, vcpu); // GICv5 CPU interface (lib/vgic/v5)
+  if (vgicPendingIrq(dist, vcpu)) return true;
+  return timerWfiExpire(dist, vcpu) && vgicPendingIrq(dist, vcpu);
 }
 
 /** ICC_IAR{0,1}_EL1: activate the best pending IRQ of the group and raise the running priority. */
 export function acknowledge(dist: VgicDist, vcpu: VgicCpu, group: 0 | 1): number {
   const c = vcpu.cpuif;
   const enabled = group === 0 ? c.igrpen0 === 1 : c.igrpen1 === 1;
-  const irq = highestPending(dist, vcpu, { g0: group === 0 && enabled, g1: group === 1 && enabled }, true);
+  if (!enabled) return SPURIOUS_INTID;
+  const irq = bestPending(dist, vcpu, group === 0 ? G0 : G1, true);
   if (!irq) return SPURIOUS_INTID;
   irq.active = true;
   if (irq.config === IrqConfig.Edge) irq.pendingLatch = false;
@@ -140,13 +175,25 @@ export function acknowledge(dist: VgicDist, vcpu: VgicCpu, group: 0 | 1): number
   return ret;
 }
 
+/** kvm_notify_acked_irq(kvm, 0, pin): the irqfd resamplers of a VM (lib/kvm/irqfd.ts). */
+export type AckNotifier = (pin: number) => void;
+const ackNotifiers = new WeakMap<VgicDist, AckNotifier>();
+export function setAckNotifier(dist: VgicDist, fn: AckNotifier): void {
+  ackNotifiers.set(dist, fn);
+}
+
 /** Deactivate an interrupt; a level IRQ's latch goes when its LR retires (vgic_v3_fold_lr_state). */
 export function deactivate(dist: VgicDist, vcpu: VgicCpu, intid: number): void {
   if (intid >= 1020 && intid <= 1023) return;
   const irq = dist.getIrq(vcpu, intid & 0x3ff);
   if (!irq || !irq.active) return;
   irq.active = false;
-  if (irq.config === IrqConfig.Level) irq.pendingLatch = false;
+  if (irq.config === IrqConfig.Level) {
+    irq.pendingLatch = false;
+    // vgic_v3_fold_lr(): a level SPI's LR carries ICH_LR_EOI (not for HW-mapped IRQs); once it
+    // comes back deactivated the irqfd resamplers are told (kvm_notify_acked_irq).
+    if (!irq.hw && irq.intid >= VGIC_NR_PRIVATE_IRQS) ackNotifiers.get(dist)?.(irq.intid - VGIC_NR_PRIVATE_IRQS);
+  }
   dist.kick();
 }
 

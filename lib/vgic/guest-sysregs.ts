@@ -43,14 +43,20 @@ import {
 } from './cpuif.ts';
 import type { VgicCpu, VgicDist } from './state.ts';
 import { v5GuestSysregRead, v5GuestSysregWrite } from './v5/cpu-interface.ts';
+import { timerSysregRead, timerSysregWrite } from './arch-timer.ts';
 
 interface GuestSysreg {
   readonly name: string;
   read?(dist: VgicDist, vcpu: VgicCpu): number;
-  write?(dist: VgicDist, vcpu: VgicCpu, v: bigint): void;
+  write?(dist: VgicDist, vcpu: VgicCpu, v: number | bigint): void;
 }
 
-const lo = (v: bigint): number => Number(v & 0xffffffffn);
+/** The low 32 bits of a written value (a u32 arrives as a number, wider values as a bigint). */
+const lo = (v: number | bigint): number => (typeof v === 'number' ? v >>> 0 : Number(v & 0xffffffffn));
+const u64 = (v: number | bigint): bigint => BigInt.asUintN(64, BigInt(v));
+
+/** BigInts of 0..1023 (every INTID IAR/HPPIR can return, and every 8-bit register), made once. */
+const SMALL = Array.from({ length: 1024 }, (_, i) => BigInt(i));
 
 function apr(group: 0 | 1, n: number): [number, GuestSysreg] {
   const enc = (group === 0 ? ICC_AP0R0_EL1 : ICC_AP1R0_EL1) + n;
@@ -93,9 +99,9 @@ const TABLE = new Map<number, GuestSysreg>([
   [ICC_SRE_EL1, { name: 'ICC_SRE_EL1', read: (_d, v) => v.cpuif.sre, write: () => {} }],
   [ICC_IGRPEN0_EL1, { name: 'ICC_IGRPEN0_EL1', read: (_d, v) => v.cpuif.igrpen0, write: (d, v, x) => { v.cpuif.igrpen0 = lo(x) & 1; d.kick(); } }],
   [ICC_IGRPEN1_EL1, { name: 'ICC_IGRPEN1_EL1', read: (_d, v) => v.cpuif.igrpen1, write: (d, v, x) => { v.cpuif.igrpen1 = lo(x) & 1; d.kick(); } }],
-  [ICC_SGI1R_EL1, { name: 'ICC_SGI1R_EL1', write: (d, v, x) => dispatchSgi(d, v, x, true) }],
-  [ICC_SGI0R_EL1, { name: 'ICC_SGI0R_EL1', write: (d, v, x) => dispatchSgi(d, v, x, false) }],
-  [ICC_ASGI1R_EL1, { name: 'ICC_ASGI1R_EL1', write: (d, v, x) => dispatchSgi(d, v, x, false) }],
+  [ICC_SGI1R_EL1, { name: 'ICC_SGI1R_EL1', write: (d, v, x) => dispatchSgi(d, v, u64(x), true) }],
+  [ICC_SGI0R_EL1, { name: 'ICC_SGI0R_EL1', write: (d, v, x) => dispatchSgi(d, v, u64(x), false) }],
+  [ICC_ASGI1R_EL1, { name: 'ICC_ASGI1R_EL1', write: (d, v, x) => dispatchSgi(d, v, u64(x), false) }],
   apr(0, 0), apr(0, 1), apr(0, 2), apr(0, 3),
   apr(1, 0), apr(1, 1), apr(1, 2), apr(1, 3),
 ]);
@@ -103,17 +109,25 @@ const TABLE = new Map<number, GuestSysreg>([
 /** Outcome of a guest sysreg access: a value, or an UNDEF exception with a reason. */
 export type GuestSysregResult = { ok: true; value: bigint } | { ok: false; reason: string };
 
+/** Successful accesses reuse one result each: the vCPU loop takes the value before the next access. */
+const READ_OK: { ok: true; value: bigint } = { ok: true, value: 0n };
+const WRITE_OK: GuestSysregResult = Object.freeze({ ok: true, value: 0n });
+
 export function guestSysregRead(dist: VgicDist, vcpu: VgicCpu, enc: number): GuestSysregResult {
   if (dist.v5) return v5GuestSysregRead(dist.v5, vcpu, enc); // GICv5 registers and GIC/GICR instructions
   const r = TABLE.get(enc);
-  if (!r || dist.model !== 'v3' || !r.read) return { ok: false, reason: `UNDEF: read of ${r?.name ?? sysregName(enc)}` };
-  return { ok: true, value: BigInt(r.read(dist, vcpu) >>> 0) };
+  if (!r) return timerSysregRead(dist, vcpu, enc) ?? { ok: false, reason: `UNDEF: read of ${sysregName(enc)}` }; // CNT*_EL0, any GIC
+  if (dist.model !== 'v3' || !r.read) return { ok: false, reason: `UNDEF: read of ${r.name}` };
+  const v = r.read(dist, vcpu) >>> 0;
+  READ_OK.value = v < 1024 ? SMALL[v]! : BigInt(v);
+  return READ_OK;
 }
 
-export function guestSysregWrite(dist: VgicDist, vcpu: VgicCpu, enc: number, v: bigint): GuestSysregResult {
-  if (dist.v5) return v5GuestSysregWrite(dist.v5, vcpu, enc, v);
+export function guestSysregWrite(dist: VgicDist, vcpu: VgicCpu, enc: number, v: number | bigint): GuestSysregResult {
+  if (dist.v5) return v5GuestSysregWrite(dist.v5, vcpu, enc, u64(v));
   const r = TABLE.get(enc);
-  if (!r || dist.model !== 'v3' || !r.write) return { ok: false, reason: `UNDEF: write of ${r?.name ?? sysregName(enc)}` };
+  if (!r) return timerSysregWrite(dist, vcpu, enc, u64(v)) ?? { ok: false, reason: `UNDEF: write of ${sysregName(enc)}` }; // CNT*_EL0
+  if (dist.model !== 'v3' || !r.write) return { ok: false, reason: `UNDEF: write of ${r.name}` };
   r.write(dist, vcpu, v);
-  return { ok: true, value: 0n };
+  return WRITE_OK;
 }

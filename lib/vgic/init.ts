@@ -73,6 +73,7 @@ function distInit(dist: VgicDist): void {
       irq.mpidr = 0;
       irq.group = 1;
     }
+    irq.attach(dist);
     dist.spis.push(irq);
   }
 }
@@ -144,17 +145,17 @@ export function vgicMapResources(dist: VgicDist): number {
 }
 
 /**
- * kvm_vgic_inject_irq() for userspace (owner NULL): lazy init, EINVAL for a missing IRQ, and a
- * silent no-op for an IRQ that an in-kernel device owns. Level IRQs follow the line; edge IRQs
- * latch on a rising level only.
+ * kvm_vgic_inject_irq(): lazy init, EINVAL for a missing IRQ, and a silent no-op unless the caller
+ * is the IRQ's owner (userspace passes owner NULL; the arch timer passes its context:
+ * vgic_validate_injection). Level IRQs follow the line; edge IRQs latch on a rising level only.
  */
-export function vgicInjectIrq(dist: VgicDist, vcpu: VgicCpu | null, intid: number, level: boolean): number {
+export function vgicInjectIrq(dist: VgicDist, vcpu: VgicCpu | null, intid: number, level: boolean, owner: string | null = null): number {
   const ret = vgicLazyInit(dist);
   if (ret) return ret;
   if (intid < VGIC_NR_PRIVATE_IRQS && !vcpu) return -EINVAL;
   const irq = intid < VGIC_NR_PRIVATE_IRQS ? vcpu!.privateIrqs[intid] ?? null : dist.spis[intid - VGIC_NR_PRIVATE_IRQS] ?? null;
   if (!irq) return -EINVAL;
-  if (irq.owner !== null) return 0; // vgic_validate_injection: not ours to drive
+  if (irq.owner !== owner) return 0; // vgic_validate_injection: not the caller's to drive
   if (irq.config === IrqConfig.Level) {
     if (irq.lineLevel === level) return 0;
     irq.lineLevel = level;

@@ -108,9 +108,17 @@ const A32 = VGIC_ACCESS_32bit;
 const A8_32 = VGIC_ACCESS_8bit | VGIC_ACCESS_32bit;
 const A32_64 = VGIC_ACCESS_32bit | VGIC_ACCESS_64bit;
 
-/** Host has GICv4.1 direct vSGIs (vgic_supports_direct_sgis, host part). */
+/** Host has GICv4.1 direct vSGIs (system_supports_direct_sgis). */
 function hostDirectSgis(dist: VgicDist): boolean {
   return dist.caps.directSgis;
+}
+
+/**
+ * vgic_supports_direct_sgis(): the VM's nASSGIcap, which userspace may clear through GICD_TYPER2
+ * (vgic-mmio-v3.c: "return kvm->arch.vgic.nassgicap"); it is set from the host at creation.
+ */
+function vmDirectSgis(dist: VgicDist): boolean {
+  return dist.nassgicap;
 }
 
 // --- GICD_CTLR / TYPER / IIDR / TYPER2 --------------------------------------------------------
@@ -145,7 +153,7 @@ export const writeV3Misc: WriteFn = ({ dist }, offset, _len, val) => {
   const wasHwSgi = dist.nassgireq;
   dist.enabled = (val & GICD_CTLR_ENABLE_SS_G1) !== 0;
   let req = (val & GICD_CTLR_nASSGIreq) !== 0;
-  if (!hostDirectSgis(dist)) req = false; // not a GICv4.1: no HW SGIs
+  if (!vmDirectSgis(dist)) req = false; // "Not a GICv4.1? No HW SGIs": the VM's nASSGIcap
   if (wasEnabled && dist.enabled) req = wasHwSgi; // dist stays enabled: nASSGIreq is RO
   dist.nassgireq = req;
   if (!wasEnabled && dist.enabled) dist.kick();
@@ -168,7 +176,7 @@ export const uaccessWriteV3Misc: UWriteFn = (ctx, offset, len, val) => {
       return iidrUserWrite(dist, readV3Misc(ctx, offset, len), val, 'v3');
     case GICD_CTLR:
       dist.enabled = (val & GICD_CTLR_ENABLE_SS_G1) !== 0;
-      dist.nassgireq = hostDirectSgis(dist) && (val & GICD_CTLR_nASSGIreq) !== 0;
+      dist.nassgireq = vmDirectSgis(dist) && (val & GICD_CTLR_nASSGIreq) !== 0;
       return 0;
   }
   writeV3Misc(ctx, offset, len, val);

@@ -177,15 +177,29 @@ export const readRao: ReadFn = () => 0xffffffff;
 export const writeWi: WriteFn = () => {};
 export const uaccessWriteWi: UWriteFn = () => 0;
 
-/** Iterate the IRQs covered by a per-IRQ access; missing IRQs (beyond nr_irqs) are skipped. */
+/**
+ * Iterate the IRQs covered by a per-IRQ access; missing IRQs (beyond nr_irqs) are skipped. With
+ * `setBits` (1 bit per IRQ), only the IRQs whose bit is set are visited: a write-1-to-act
+ * register costs its set bits, not its width (the guest's one-bit ISPENDR write is a hot path).
+ */
 function forEachIrq(
   ctx: AccessCtx,
   offset: number,
   len: number,
   bitsPerIrq: number,
   fn: (irq: VgicIrq, i: number) => void,
+  setBits?: number,
 ): void {
   const intid = addrToIntid(offset, bitsPerIrq);
+  if (setBits !== undefined) {
+    const width = len >= 4 ? 0xffffffff : (1 << (len * 8)) - 1;
+    for (let v = (setBits & width) >>> 0; v; v = (v & (v - 1)) >>> 0) {
+      const i = 31 - Math.clz32(v & -v);
+      const irq = ctx.dist.getIrq(ctx.vcpu, intid + i);
+      if (irq) fn(irq, i);
+    }
+    return;
+  }
   const n = (len * 8) / bitsPerIrq;
   for (let i = 0; i < n; i++) {
     const irq = ctx.dist.getIrq(ctx.vcpu, intid + i);
@@ -223,7 +237,7 @@ export const readEnable: ReadFn = (ctx, offset, len) => readBits(ctx, offset, le
 export const writeSenable: WriteFn = (ctx, offset, len, val) => {
   forEachIrq(ctx, offset, len, 1, (irq, i) => {
     if ((val >>> i) & 1) irq.enabled = true;
-  });
+  }, val);
   ctx.dist.kick();
 };
 
@@ -231,7 +245,7 @@ export const writeSenable: WriteFn = (ctx, offset, len, val) => {
 export const writeCenable: WriteFn = (ctx, offset, len, val) => {
   forEachIrq(ctx, offset, len, 1, (irq, i) => {
     if ((val >>> i) & 1) irq.enabled = false;
-  });
+  }, val);
 };
 
 /** vgic_uaccess_write_senable(): plain set, no HW special cases. */
@@ -246,8 +260,12 @@ export const uaccessWriteCenable: UWriteFn = (ctx, offset, len, val) => {
   return 0;
 };
 
-/** vgic_mmio_read_pending(): latch OR line level (irq_is_pending). */
-export const readPending: ReadFn = (ctx, offset, len) => readBits(ctx, offset, len, (irq) => irq.isPending());
+/**
+ * vgic_mmio_read_pending(): latch OR line level (irq_is_pending); for a guest read of a mapped
+ * level IRQ (the vtimer), the line of the device behind it (vgic_get_phys_line_level).
+ */
+export const readPending: ReadFn = (ctx, offset, len) =>
+  readBits(ctx, offset, len, (irq) => (!ctx.uaccess && irq.inputLevel ? irq.inputLevel() : irq.isPending()));
 
 /** GICv2 SGIs (intid < 16) cannot be made pending by a guest ISPENDR write (is_vgic_v2_sgi). */
 function isV2Sgi(ctx: AccessCtx, irq: VgicIrq): boolean {
@@ -260,7 +278,7 @@ export const writeSpending: WriteFn = (ctx, offset, len, val) => {
     if (!((val >>> i) & 1)) return;
     if (isV2Sgi(ctx, irq)) return;
     irq.pendingLatch = true;
-  });
+  }, val);
   ctx.dist.kick();
 };
 
@@ -270,7 +288,7 @@ export const writeCpending: WriteFn = (ctx, offset, len, val) => {
     if (!((val >>> i) & 1)) return;
     if (isV2Sgi(ctx, irq)) return;
     irq.pendingLatch = false;
-  });
+  }, val);
 };
 
 /**
@@ -282,7 +300,7 @@ export const uaccessWriteSpending: UWriteFn = (ctx, offset, len, val) => {
     if (!((val >>> i) & 1)) return;
     irq.pendingLatch = true;
     if (isV2Sgi(ctx, irq)) irq.source |= 1 << ctx.vcpu.vcpuId;
-  });
+  }, val);
   ctx.dist.kick();
   return 0;
 };
@@ -293,7 +311,7 @@ export const uaccessWriteCpending: UWriteFn = (ctx, offset, len, val) => {
     if (!((val >>> i) & 1)) return;
     irq.pendingLatch = false;
     if (isV2Sgi(ctx, irq)) irq.source = 0;
-  });
+  }, val);
   return 0;
 };
 
@@ -304,7 +322,7 @@ export const readActive: ReadFn = (ctx, offset, len) => readBits(ctx, offset, le
 export const writeSactive: WriteFn = (ctx, offset, len, val) => {
   forEachIrq(ctx, offset, len, 1, (irq, i) => {
     if ((val >>> i) & 1) setActive(ctx, irq, true);
-  });
+  }, val);
   ctx.dist.kick();
 };
 
@@ -312,7 +330,7 @@ export const writeSactive: WriteFn = (ctx, offset, len, val) => {
 export const writeCactive: WriteFn = (ctx, offset, len, val) => {
   forEachIrq(ctx, offset, len, 1, (irq, i) => {
     if ((val >>> i) & 1) setActive(ctx, irq, false);
-  });
+  }, val);
   ctx.dist.kick();
 };
 

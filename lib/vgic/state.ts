@@ -2,7 +2,7 @@
 // (include/kvm/arm_vgic.h), plus the few facts about the host the model depends on.
 
 import { VGIC_NR_PRIVATE_IRQS, VGIC_NR_SGIS, VGIC_V3_MAX_CPUS } from '../uapi/kvm.ts';
-import { IrqConfig, VgicIrq } from './irq.ts';
+import { CandidateList, type IrqHome, IrqConfig, VgicIrq } from './irq.ts';
 import type { HostProfile } from './profiles.ts';
 import type { Gicv5Host } from './v5/host.ts';
 import type { Gicv5Vgic } from './v5/vgic.ts';
@@ -47,6 +47,8 @@ export interface VgicVmHooks {
   anyVcpuRan(): boolean;
   /** True if a vCPU is inside KVM_RUN right now, so lock_all_vcpus() would fail. */
   vcpusBusy(): boolean;
+  /** Guest accesses executed by all vCPUs so far: the arch timer's time base (arch-timer.ts). */
+  guestTicks?(): number;
 }
 
 /** One redistributor region (struct vgic_redist_region). count 0 = legacy single region. */
@@ -97,6 +99,8 @@ export class VgicCpu {
   lpisEnabled = false;
   pendbaser = 0n;
   readonly cpuif: CpuIfState;
+  /** Pending or active interrupts targeting this vCPU (the ap_list; see irq.ts CandidateList). */
+  readonly candidates = new CandidateList();
   /** GICR_WAKER is RAZ/WI in KVM; nothing to store. */
 
   constructor(vcpuId: number, vcpuIdx: number, mpidr: number, caps: VgicHostCaps) {
@@ -107,7 +111,7 @@ export class VgicCpu {
   }
 }
 
-export class VgicDist {
+export class VgicDist implements IrqHome {
   model: VgicModel | null = null;
   created = false;
   initialized = false;
@@ -172,6 +176,11 @@ export class VgicDist {
   kick(): void {
     this.epoch++;
   }
+
+  /** IrqHome: the candidate list of the vCPU with this index (creation order), if any. */
+  candidatesOf(vcpuIdx: number): CandidateList | null {
+    return this.vcpus[vcpuIdx]?.candidates ?? null;
+  }
 }
 
 /**
@@ -196,6 +205,7 @@ export function allocPrivateIrqs(dist: VgicDist, vcpu: VgicCpu): void {
       irq.group = 0;
       irq.targets = (1 << vcpu.vcpuIdx) & 0xff;
     }
+    irq.attach(dist);
     vcpu.privateIrqs.push(irq);
   }
 }

@@ -1,0 +1,133 @@
+// Every benchmark, measured in one process: absolute figures with their spread and the machine's
+// load (printed, never gated), and ratios against the direct register dispatch baseline measured
+// in the same rounds (gated: the exit status is 1 if one misses its bound). The last block of
+// stdout is the JSON document.
+//
+// Baseline: guest-MMIO register work (a GICD_TYPER read and an IPRIORITYR write) by direct calls
+// into the vGIC's MMIO dispatch, no coroutine. Each round runs every benchmark once, so all share
+// the machine's conditions; the ratios use the medians.
+
+import { performance } from 'node:perf_hooks';
+import { sgisBetweenVcpus, spisInjectedByHost, spisPendedByGuest } from './irq.bench.ts';
+import { coroutineRun, directRun } from './mmio.bench.ts';
+import { benchSnapshot } from './snapshot.bench.ts';
+import { type Gate, type Spread, fmtSpread, gate, interleave, machineLoad, median, spread } from './stats.ts';
+
+/** Rounds; BENCH_RUNS overrides (at least 3). */
+const RUNS = Math.max(3, Number(process.env.BENCH_RUNS) || 7);
+
+/** Work per run: large enough for ~50-200 ms per sample on this machine kind. */
+const MMIO_ITERS = 1_000_000;
+const IRQ_ITERS = 200_000;
+const SGI_ITERS = 50_000;
+
+/**
+ * Gate bounds. Each is the issue's idle-machine target divided by the idle baseline it was set
+ * against (direct dispatch 32.9 M accesses/s on this machine kind, README): the same target,
+ * expressed so that machine load cancels out.
+ */
+const IDLE_DIRECT = 32.9e6;
+export const BOUNDS = {
+  /** guest MMIO via the coroutine costs at most 3x the direct dispatch. */
+  coroutineOverDirect: 3,
+  /** (a) >= 3 M interrupts/s. */
+  spisPendedPerDirect: 3e6 / IDLE_DIRECT,
+  /** (b) >= 2 M interrupts/s. */
+  spisInjectedPerDirect: 2e6 / IDLE_DIRECT,
+  /**
+   * (a) at 992 interrupts keeps at least 70% of its speed at 64. An acknowledge path that scans
+   * every interrupt (this project before the candidate lists) gives about 0.1; noise on a loaded
+   * 2-core machine has pushed the per-round median of a constant-cost path down to about 0.8.
+   */
+  largeOverSmall: 0.7,
+  /** save + restore in at most 50 ms at the idle baseline: 1.645 M direct accesses' worth. */
+  snapshotInDirectAccesses: 0.05 * IDLE_DIRECT,
+};
+
+interface Figure {
+  name: string;
+  spread: Spread;
+}
+
+export async function runBenchmarks(): Promise<number> {
+  const t0 = performance.now();
+  const loadBefore = machineLoad();
+  const s = { direct: [] as number[], coroutine: [] as number[], a64: [] as number[], a992: [] as number[], b: [] as number[], c: [] as number[] };
+
+  // Warm-up: every path once, so the JIT has settled before the first measured round.
+  directRun(MMIO_ITERS / 4);
+  coroutineRun(MMIO_ITERS / 4);
+  spisPendedByGuest(64, IRQ_ITERS / 4);
+  spisPendedByGuest(992, IRQ_ITERS / 4);
+  spisInjectedByHost(64, IRQ_ITERS / 4);
+  sgisBetweenVcpus(SGI_ITERS / 4);
+
+  interleave(RUNS, [
+    () => s.direct.push(directRun(MMIO_ITERS)),
+    () => s.coroutine.push(coroutineRun(MMIO_ITERS)),
+    () => s.a64.push(spisPendedByGuest(64, IRQ_ITERS)),
+    () => s.a992.push(spisPendedByGuest(992, IRQ_ITERS)),
+    () => s.b.push(spisInjectedByHost(64, IRQ_ITERS)),
+    () => s.c.push(sgisBetweenVcpus(SGI_ITERS)),
+  ]);
+  const snap = await benchSnapshot(RUNS);
+  // The snapshot runs after the rounds: a second baseline taken right after it keeps its ratio honest.
+  const directAfter: number[] = [];
+  for (let i = 0; i < 3; i++) directAfter.push(directRun(MMIO_ITERS));
+  const loadAfter = machineLoad();
+
+  const figures: Figure[] = [
+    { name: 'baseline: direct register dispatch (GICD_TYPER read + IPRIORITYR write)', spread: spread(s.direct, 'accesses/s') },
+    { name: 'guest MMIO through the coroutine, same register work', spread: spread(s.coroutine, 'accesses/s') },
+    { name: '(a) edge SPIs pended by the guest, taken, acked, EOIed; 64 IRQs', spread: spread(s.a64, 'irqs/s') },
+    { name: '(a) the same with 992 IRQs (cycling over every SPI)', spread: spread(s.a992, 'irqs/s') },
+    { name: '(b) edge SPIs by KVM_IRQ_LINE, one exit each; 64 IRQs', spread: spread(s.b, 'irqs/s') },
+    { name: '(c) SGIs between two vCPUs (ping-pong, seeded scheduler)', spread: spread(s.c, 'sgis/s') },
+    { name: `${snap.name}: save + restore`, spread: spread(snap.totalMs, 'ms') },
+    { name: '  save alone', spread: spread(snap.saveMs, 'ms') },
+    { name: '  restore alone', spread: spread(snap.restoreMs, 'ms') },
+    { name: '  YAML write + parse of the same snapshot (not in the total)', spread: spread(snap.yamlRoundTripMs, 'ms') },
+  ];
+
+  // Each gate is the median over the rounds of that round's ratio: both figures of a round ran
+  // back to back, so they saw the same machine.
+  const perRound = (num: number[], den: number[]): number => median(num.map((x, i) => x / den[i]!));
+  const gates: Gate[] = [
+    gate('direct / coroutine', perRound(s.direct, s.coroutine), 'max', BOUNDS.coroutineOverDirect, 'the coroutine costs at most 3x the dispatch it drives'),
+    gate('(a) 64 IRQs / direct', perRound(s.a64, s.direct), 'min', round(BOUNDS.spisPendedPerDirect), '(a) >= 3 M/s at the idle baseline of 32.9 M/s'),
+    gate('(a) 992 / (a) 64', perRound(s.a992, s.a64), 'min', BOUNDS.largeOverSmall, 'the cost of one interrupt does not grow with nr_irqs'),
+    gate('(b) / direct', perRound(s.b, s.direct), 'min', round(BOUNDS.spisInjectedPerDirect), '(b) >= 2 M/s at the idle baseline of 32.9 M/s'),
+    gate(
+      'snapshot save+restore, in direct accesses',
+      (median(snap.totalMs) / 1000) * median(directAfter),
+      'max',
+      Math.round(BOUNDS.snapshotInDirectAccesses),
+      'save + restore <= 50 ms at the idle baseline',
+    ),
+  ];
+
+  const w = Math.max(...figures.map((f) => f.name.length));
+  console.log(`make bench: ${RUNS} rounds, load average ${loadBefore.loadavg.join(' ')} before, ${loadAfter.loadavg.join(' ')} after (${loadBefore.cpus} CPUs), Node ${process.version}`);
+  console.log('\nAbsolute figures (median, spread over the rounds; printed, never gated):');
+  for (const f of figures) console.log(`  ${f.name.padEnd(w)}  ${fmtSpread(f.spread)}`);
+  console.log('\nRatios against the baseline measured in this process (gated):');
+  for (const g of gates) {
+    console.log(`  ${g.name.padEnd(42)} ${String(g.value).padStart(10)}  ${g.kind === 'min' ? '>=' : '<='} ${g.bound}  ${g.met ? 'OK' : 'MISSED'}  (${g.why})`);
+  }
+  const json = {
+    node: process.version,
+    date: new Date().toISOString(),
+    rounds: RUNS,
+    load: { before: loadBefore, after: loadAfter },
+    seconds: round((performance.now() - t0) / 1000),
+    figures: figures.map((f) => ({ name: f.name, ...f.spread })),
+    gates,
+    snapshot: { bytes: snap.snapshotBytes, deviceAttrWritesPerRestore: snap.deviceAttrWritesPerRestore },
+  };
+  console.log(`\n${JSON.stringify(json, null, 2)}`);
+  return gates.every((g) => g.met) ? 0 : 1;
+}
+
+function round(x: number): number {
+  return Number(x.toPrecision(3));
+}
