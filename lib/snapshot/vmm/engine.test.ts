@@ -49,7 +49,7 @@ t.test('a failed KVM_SET_DEVICE_ATTR ends the restore where the VMM would, with 
   for (const [vmm, reaction, words] of [['qemu', 'abort', 'QEMU aborts (error_abort)'], ['firecracker', 'error', 'Firecracker returns the error']] as const) {
     // A source whose first restored registers differ from a fresh destination's.
     const src = machine(vmm, 'v3');
-    const set = (group: number, attr: number | bigint, v: number): void => t.equal(__kvmDeviceAttrSet(src.gicFd, group, attr, u32(v)), 0);
+    const set = (group: number, attr: number | bigint, v: number): void => void t.equal(__kvmDeviceAttrSet(src.gicFd, group, attr, u32(v)), 0);
     set(KVM_DEV_ARM_VGIC_GRP_DIST_REGS, GICD_CTLR, 0x12);
     set(KVM_DEV_ARM_VGIC_GRP_DIST_REGS, GICD_ISENABLER + 4, 0x0000ff00);
     set(KVM_DEV_ARM_VGIC_GRP_REDIST_REGS, SGI_BASE + GICD_ICENABLER, 0x0000000f);
