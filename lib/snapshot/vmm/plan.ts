@@ -12,7 +12,6 @@ import {
   ICC_AP1R0_EL1,
   ICC_CTLR_EL1,
   KVM_DEV_ARM_VGIC_GRP_CPU_SYSREGS,
-  KVM_DEV_ARM_VGIC_GRP_CTRL,
   KVM_DEV_ARM_VGIC_GRP_DIST_REGS,
   KVM_DEV_ARM_VGIC_GRP_LEVEL_INFO,
 } from '../../host/index.ts';
@@ -378,6 +377,3 @@ export function fcApMismatch(regs: readonly FcApReg[], iccCtlr: bigint): { reg: 
 export function iidrWithRevision(iidr: number, rev: number): number {
   return ((iidr & ~GICD_IIDR_REVISION_MASK) | (rev << GICD_IIDR_REVISION_SHIFT)) >>> 0;
 }
-
-/** The CTRL group, for the 'ctrl' op. */
-export const CTRL_GROUP = KVM_DEV_ARM_VGIC_GRP_CTRL;

@@ -10,19 +10,18 @@
 // 4. if it stopped, write back every register that now differs from the backup (rollback.ts)
 //    and check with a fresh save that the destination is as it was; the result says so.
 
-import { KVM_DEV_ARM_VGIC_GRP_NR_IRQS } from '../../host/index.ts';
+import { GICD_IIDR, KVM_DEV_ARM_VGIC_GRP_CTRL, KVM_DEV_ARM_VGIC_GRP_DIST_REGS, KVM_DEV_ARM_VGIC_GRP_NR_IRQS } from '../../host/index.ts';
 import { SnapshotError, type VgicSnapshot, type VmmStyle, describeThrown, validateSnapshot } from '../schema.ts';
 import { backupSequenceFor } from './backup.ts';
 import { type VgicHandle, readHandle } from './device.ts';
 import { VmmAbort, type VmmFailure, checkFailure, ioctlFailure } from './failure.ts';
-import { CTRL_GROUP, type Op, PlanError, Planner, fcApMismatch, iidrWithRevision } from './plan.ts';
+import { type Op, PlanError, Planner, fcApMismatch, iidrWithRevision } from './plan.ts';
 import { preflight } from './preflight.ts';
 import { type RollbackReport, rollback } from './rollback.ts';
 import { SequenceRun, hex32, readNrIrqs } from './run.ts';
 import { saveWith } from './save.ts';
 import { sequenceFor } from './sequences.ts';
 import type { VmmSequence } from './types.ts';
-import { GICD_IIDR, KVM_DEV_ARM_VGIC_GRP_DIST_REGS } from '../../host/index.ts';
 
 export type { RollbackReport } from './rollback.ts';
 
@@ -62,8 +61,8 @@ export function execute(run: SequenceRun, ops: readonly Op[]): void {
         run.write32(KVM_DEV_ARM_VGIC_GRP_DIST_REGS, BigInt(GICD_IIDR), iidrWithRevision(run.readIidr(), op.rev), 'GICD_IIDR');
         break;
       case 'ctrl': {
-        const ret = io.set(CTRL_GROUP, BigInt(op.attr), null);
-        if (ret < 0) run.fail(op.name, true, CTRL_GROUP, BigInt(op.attr), ret);
+        const ret = io.set(KVM_DEV_ARM_VGIC_GRP_CTRL, BigInt(op.attr), null);
+        if (ret < 0) run.fail(op.name, true, KVM_DEV_ARM_VGIC_GRP_CTRL, BigInt(op.attr), ret);
         break;
       }
       case 'fcAp': {
