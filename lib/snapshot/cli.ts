@@ -314,10 +314,11 @@ async function restore(argv: readonly string[], io: CliIo): Promise<number> {
       const lost = d.lost ?? [];
       const probed = Object.keys(observed).length;
       changed = lost.length > 0;
+      const of = `of ${probed} probed by workload ${workload}`;
       io.stdout(
         changed
-          ? `the guest sees ${lost.length} of ${probed} registers changed (workload ${workload}; before: what the guest read on ${snap.source.profile}):\n${lost.map((n) => `  ${n}: ${observed[n]} -> ${d.now?.[n] ?? '?'}`).join('\n')}\n`
-          : `the guest sees no change in the ${probed} registers workload ${workload} probes\n`,
+          ? `the guest sees ${lost.length} changed register${lost.length === 1 ? '' : 's'} (${of}; before: what the guest read on ${snap.source.profile}):\n${lost.map((n) => `  ${n}: ${observed[n]} -> ${d.now?.[n] ?? '?'}`).join('\n')}\n`
+          : `the guest sees no changed register (${of})\n`,
       );
     } else {
       // No guest view: what the VMM reads back, against the file (the profile is expected to differ).
