@@ -70,12 +70,14 @@ t.test('restore on a kernel that keeps the groups: nothing changed, exit 0', asy
   tt.end();
 });
 
-t.test('the usage names the real program; --help prints it whole', (tt) => {
-  const help = vgicHarness(['snapshot', '--help'], ROOT);
-  tt.equal(help.code, 0);
-  tt.equal(help.out, `${USAGE}\n`);
-  tt.match(help.out, /^usage: vgic-harness snapshot save \[options\] \[-o FILE\]\n {7}vgic-harness snapshot restore FILE/);
-  tt.notMatch(help.out, /vgic-snapshot/);
+t.test('the usage names the real program; --help prints it whole', async (tt) => {
+  for (const argv of [['--help'], ['help'], ['save', '--help'], ['restore', '-h']]) {
+    const help = capture();
+    tt.equal(await snapshotCli(argv, help), 0);
+    tt.equal(help.out, `${USAGE}\n`);
+  }
+  tt.match(USAGE, /^usage: vgic-harness snapshot save \[options\] \[-o FILE\]\n {7}vgic-harness snapshot restore FILE/);
+  tt.notMatch(USAGE, /vgic-snapshot/);
   tt.end();
 });
 
