@@ -7,7 +7,8 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import t from 'tap';
-import { USAGE, snapshotCli, type CliIo } from './cli.ts';
+import { USAGE, snapshotCli } from './cli.ts';
+import { captureIo } from './test-support.ts';
 import { SnapshotError } from './schema.ts';
 import { parseSnapshotYaml } from './yaml-io.ts';
 
@@ -21,19 +22,7 @@ function vgicHarness(args: string[], cwd: string): { code: number | null; out: s
   return { code: r.status, out: r.stdout, err: r.stderr };
 }
 
-function capture(): CliIo & { out: string; err: string } {
-  const io = {
-    out: '',
-    err: '',
-    stdout(text: string) {
-      io.out += text;
-    },
-    stderr(text: string) {
-      io.err += text;
-    },
-  };
-  return io;
-}
+const capture = captureIo;
 
 t.test('the README example from the command line: save on series-p3, restore on v2-groups-flag, IGROUPR lost', (tt) => {
   const dir = tt.testdir({});

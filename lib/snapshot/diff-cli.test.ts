@@ -1,6 +1,7 @@
 import t from 'tap';
 import { join } from 'node:path';
-import { USAGE, snapshotCli, type CliIo } from './diff-cli.ts';
+import { USAGE, snapshotCli } from './diff-cli.ts';
+import { captureIo } from './test-support.ts';
 import { type VgicSnapshot } from './schema.ts';
 import { stringifySnapshot } from './yaml-io.ts';
 import { GICD_IGROUPR, UCALL_DONE, getUcall, vcpuRun } from '../host/index.ts';
@@ -21,19 +22,7 @@ function snap(igroupr1: string): VgicSnapshot {
   };
 }
 
-function capture(): CliIo & { out: string; err: string } {
-  const io = {
-    out: '',
-    err: '',
-    stdout(text: string) {
-      io.out += text;
-    },
-    stderr(text: string) {
-      io.err += text;
-    },
-  };
-  return io;
-}
+const capture = captureIo;
 
 t.test('diff of identical files exits 0 and prints nothing', async (tt) => {
   const dir = tt.testdir({ 'a.yaml': stringifySnapshot(snap('0x5a5a5a5a')), 'b.yaml': stringifySnapshot(snap('0x5a5a5a5a')) });

@@ -189,6 +189,30 @@ t.test('8.3: a write that fails anyway is rolled back: the destination is byte-i
   tt.end();
 });
 
+t.test('8.3: what no rollback can undo is reported, not hidden: PRIbits lowered by a successful write', (tt) => {
+  // A 5-bit snapshot restored on a 7-bit host lowers PRIbits (set_gic_ctlr allows lowering only);
+  // a failure after that write cannot raise them again through the device API.
+  const snap = qemuV3(5);
+  const host7 = (): VmmMachine => createVmmMachine({ vmm: 'qemu', model: 'v3', nrVcpus: 2, nrIrqs: 64, profile: 'series-p3', vmOptions: { priBits: 7 } });
+  const count = host7();
+  const all = recorded(count.handle);
+  tt.ok(restoreVgic(all.handle, 'qemu', snap, all.io.restoreOptions).ok, 'lowering PRIbits is a valid restore');
+  const total = all.io.inPhase('restore').filter((a) => a.dir === 'set').length;
+  count.dispose();
+  const dst = host7();
+  let sets = 0;
+  const { handle, io } = recorded(dst.handle, (a) => (a.dir === 'set' && a.phase === 'restore' && ++sets === total ? -16 : 0));
+  const r = restoreVgic(handle, 'qemu', snap, io.restoreOptions);
+  tt.equal(r.ok, false, 'the last write fails');
+  if (!r.ok) {
+    tt.equal(r.rollback?.unchanged, false, 'the rollback says it is incomplete');
+    tt.match(r.failure.message, /rollback incomplete after \d+ writes: ICC_CTLR_EL1 \(vCPU 0\): EINVAL/, r.failure.message);
+    tt.ok(r.rollback?.differences.some((d) => /cpuInterfaces\[0\] ICC_CTLR_EL1: 0x0000000000008600 -> 0x0000000000008400/.test(d)), `the difference is named: ${r.rollback?.differences.join('; ')}`);
+  }
+  dst.dispose();
+  tt.end();
+});
+
 t.test('8.4: two BOMs and CR-only line ends get one precise message', (tt) => {
   const { text } = fcV3();
   for (const [what, bad, re] of [

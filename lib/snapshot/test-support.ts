@@ -129,3 +129,18 @@ export function largestSnapshot(): VgicSnapshot {
     levelInfo: { ...perVcpu('levelInfoVcpu'), spi: zeros('levelInfoSpi') },
   };
 }
+
+/** A CliIo that keeps what the CLI printed. */
+export function captureIo(): { stdout(text: string): void; stderr(text: string): void; out: string; err: string } {
+  const io = {
+    out: '',
+    err: '',
+    stdout(text: string) {
+      io.out += text;
+    },
+    stderr(text: string) {
+      io.err += text;
+    },
+  };
+  return io;
+}
