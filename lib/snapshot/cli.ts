@@ -324,8 +324,9 @@ async function restore(argv: readonly string[], io: CliIo): Promise<number> {
       // No guest view: what the VMM reads back, against the file (the profile is expected to differ).
       const diffs = diffSnapshots(snap, after.snapshot).filter((x) => !(x.section === 'header' && x.register === 'source.profile'));
       changed = diffs.length > 0;
+      const why = given === 'none' ? 'not asked for: --workload none' : `${file} is not what ${given ? `workload ${given}` : 'workload state or groups'} saves on ${snap.source.profile}`;
       io.stdout(
-        `the guest view is not available (${file} is not what ${given ? `workload ${given}` : 'workload state or groups'} saves on ${snap.source.profile}); the VMM's view:\n` +
+        `the guest view is not available (${why}); the VMM's view:\n` +
           (changed ? `${diffs.map((x) => `  ${formatDiffLine(x)}`).join('\n')}\n` : `  a save after the restore equals ${file}\n`),
       );
     }

@@ -131,13 +131,6 @@ function validate(seq: VmmSequence, vm: VgicHandle, input: unknown): { snap: Vgi
   return { snap, ops };
 }
 
-/**
- * Restore a snapshot (any untrusted value, e.g. parsed YAML) into `vm` with a VMM's restore
- * sequence. Nothing is written unless the snapshot is valid, matches the VM, is complete for
- * this sequence and passes the preflight; if a write still fails, the destination is put back as
- * it was (the result's `rollback` says whether a fresh save confirms it). Never throws: bad input
- * (hostile objects included), KVM errors and a throwing device io all end in a result.
- */
 export interface RestoreOptions {
   /**
    * Called as the restore enters each phase: 'validate' (checks and the preflight, reads only),
@@ -149,6 +142,13 @@ export interface RestoreOptions {
 
 export type RestorePhase = 'validate' | 'backup' | 'restore' | 'rollback';
 
+/**
+ * Restore a snapshot (any untrusted value, e.g. parsed YAML) into `vm` with a VMM's restore
+ * sequence. Nothing is written unless the snapshot is valid, matches the VM, is complete for
+ * this sequence and passes the preflight; if a write still fails, the destination is put back as
+ * it was (the result's `rollback` says whether a fresh save confirms it). Never throws: bad input
+ * (hostile objects included), KVM errors and a throwing device io all end in a result.
+ */
 export function restoreVgic(vm: VgicHandle, vmm: VmmStyle | VmmSequence, input: unknown, opts: RestoreOptions = {}): RestoreResult {
   const phase = (p: RestorePhase): void => {
     try {
@@ -165,7 +165,7 @@ export function restoreVgic(vm: VgicHandle, vmm: VmmStyle | VmmSequence, input: 
     seq = typeof vmm === 'string' ? sequenceFor(vmm, h.model) : vmm;
     if (typeof seq?.name !== 'string' || !Array.isArray(seq.restore)) throw new TypeError('not a VMM sequence');
   } catch (e) {
-    return refused(checkFailure('validate', 'qemu-v3', 'refused', 'arguments', `the VM handle or the VMM could not be used (${describeThrown(e)})`));
+    return refused(checkFailure('validate', 'unknown', 'refused', 'arguments', `the VM handle or the VMM could not be used (${describeThrown(e)})`));
   }
   const checked = validateOrRefuse(seq, h, input);
   if ('ok' in checked) return checked;
