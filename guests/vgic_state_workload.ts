@@ -45,11 +45,18 @@ export interface VcpuWorkload {
   readonly probes: readonly Probe[];
 }
 
+/** The workloads the guests below can run: the migration matrix's, or the README's groups example. */
+export type WorkloadName = 'state' | 'groups';
+
 export const workloadGlobals = guestGlobals({
   /** Probe name -> value the source guest read ("0x..."). */
   vgic_observed: {} as Readonly<Record<string, string>>,
   /** Probe names whose value differs on the destination. */
   vgic_lost: [] as readonly string[],
+  /** Probe name -> value the destination guest read (every probe). */
+  vgic_now: {} as Readonly<Record<string, string>>,
+  /** Which workload the guests run (default: the migration matrix's). */
+  vgic_workload: 'state' as WorkloadName,
 });
 
 // --- the workload ---------------------------------------------------------------------------------
@@ -179,12 +186,33 @@ export function vgicStateWorkload(model: GicModel, nrIrqs: number, nrVcpus = 2):
   return out;
 }
 
+/**
+ * The README's example: vCPU 0 moves SPIs 34 and 35 to the other group (GICv2: group 1, from
+ * reset 0; GICv3: group 0, from reset 1) and probes GICD_IGROUPR1; other vCPUs do nothing.
+ */
+export function groupsWorkload(model: GicModel, nrVcpus = 1): VcpuWorkload[] {
+  const bits = (bit(34) | bit(35)) >>> 0;
+  return Array.from({ length: nrVcpus }, (_, vcpu) =>
+    vcpu === 0
+      ? {
+          configure: [{ op: model === 'v3' ? 'clearBits' : 'setBits', frame: 'dist', offset: GICD_IGROUPR + word(34), bits }],
+          probes: [{ name: 'GICD_IGROUPR1', frame: 'dist', offset: GICD_IGROUPR + word(34), width: 4 }],
+        }
+      : { configure: [], probes: [] },
+  );
+}
+
+/** A named workload, for `nrVcpus` vCPUs of a VM with `nrIrqs` interrupts. */
+export function namedWorkload(name: WorkloadName, model: GicModel, nrIrqs: number, nrVcpus: number): VcpuWorkload[] {
+  return name === 'groups' ? groupsWorkload(model, nrVcpus) : vgicStateWorkload(model, nrIrqs, nrVcpus);
+}
+
 // --- the guest programs ---------------------------------------------------------------------------
 
 /** This vCPU's part of the workload, sized from GICD_TYPER as a driver would. */
 function* myWorkload(g: Guest, layout: GicLayout): Generator<GuestRequest, VcpuWorkload | undefined, GuestReply> {
   const nrIrqs = yield* readNrIrqs(g, layout);
-  return vgicStateWorkload(layout.model, nrIrqs, g.vcpuId + 1)[g.vcpuId];
+  return namedWorkload(g.readGlobal(workloadGlobals, 'vgic_workload'), layout.model, nrIrqs, g.vcpuId + 1)[g.vcpuId];
 }
 
 /** Source side: configure, GUEST_SYNC("configured"), record every probe, GUEST_DONE. */
@@ -213,11 +241,14 @@ export function* vgicStateCheckGuest(g: Guest): GuestProgram {
     return;
   }
   const lost: string[] = [...g.readGlobal(workloadGlobals, 'vgic_lost')];
+  const nowSeen: Record<string, string> = { ...g.readGlobal(workloadGlobals, 'vgic_now') };
   for (const p of w.probes) {
     const now = yield* probe(g, layout, p);
     if (seen[p.name] === undefined) yield* g.fail('%s was never observed on the source', p.name);
     if (now !== seen[p.name]) lost.push(p.name);
+    nowSeen[p.name] = now;
   }
   g.writeGlobal(workloadGlobals, 'vgic_lost', lost);
+  g.writeGlobal(workloadGlobals, 'vgic_now', nowSeen);
   yield* g.done();
 }

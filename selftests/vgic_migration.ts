@@ -12,35 +12,10 @@
 // sets its profile explicitly, so $VGIC_PROFILE does not change any verdict: the header line
 // only reports it.
 
-import { layoutGlobals } from '../guests/vgic_actions.ts';
-import {
-  ROUTED_TO_VCPU,
-  SPI,
-  vgicStateCheckGuest,
-  vgicStateWorkload,
-  vgicStateWorkloadGuest,
-  workloadGlobals as G,
-} from '../guests/vgic_state_workload.ts';
-import {
-  type KvmVcpu,
-  PROFILES,
-  UCALL_DONE,
-  UCALL_SYNC,
-  getUcall,
-  isGuestFailure,
-  printInfo,
-  reportGuestAssert,
-  selftest,
-  syncGlobalFromGuest,
-  syncGlobalToGuest,
-  testAssert,
-  testFail,
-  vcpuRun,
-} from '../lib/host/index.ts';
+import { ROUTED_TO_VCPU, SPI, vgicStateWorkload } from '../guests/vgic_state_workload.ts';
+import { PROFILES, printInfo, reportGuestAssert, selftest, testAssert, testFail } from '../lib/host/index.ts';
 import type { GicModel, IidrPolicy, VgicSnapshot, VmmStyle } from '../lib/snapshot/schema.ts';
-import { type VmmMachine, createVmmMachine } from '../lib/snapshot/vmm/machine.ts';
-import { restoreVgic } from '../lib/snapshot/vmm/restore.ts';
-import { saveVgic } from '../lib/snapshot/vmm/save.ts';
+import { WorkloadError, restoreInto, saveSource } from '../lib/snapshot/workload.ts';
 import { parseSnapshotYaml, stringifySnapshot } from '../lib/snapshot/yaml-io.ts';
 
 /** Columns and rows, in the order of lib/vgic/profiles.ts (checked below). */
@@ -175,22 +150,22 @@ const FIRECRACKER_V2_DIAGONAL: Diagonal = {
 };
 
 // --- running one migration ----------------------------------------------------------------------
+// (the machinery lives in lib/snapshot/workload.ts, shared with `vgic-harness snapshot`)
 
 type Outcome =
   | { readonly kind: 'preserved' }
   | { readonly kind: 'lost'; readonly regs: readonly string[] }
   | { readonly kind: 'failed'; readonly step: string; readonly detail: string };
 
-function runTo(v: KvmVcpu, cmd: number, what: string): void {
-  vcpuRun(v);
-  const uc = getUcall(v);
-  if (isGuestFailure(uc)) reportGuestAssert(uc);
-  if (uc.cmd !== cmd) testFail('%s: vCPU %d exited with ucall %d, expected %d', what, v.id, uc.cmd, cmd);
-}
-
-function shareLayout(m: VmmMachine, model: GicModel): void {
-  layoutGlobals.vgic_layout = { model, ...m.layout };
-  syncGlobalToGuest(m.vm, layoutGlobals, 'vgic_layout');
+/** A guest that failed is REPORT_GUEST_ASSERT; a vCPU that exited with another ucall is a test failure. */
+function guarded<T>(fn: () => T): T {
+  try {
+    return fn();
+  } catch (e) {
+    if (!(e instanceof WorkloadError)) throw e;
+    if (e.ucall) reportGuestAssert(e.ucall);
+    testFail('%s', e.message);
+  }
 }
 
 interface Source {
@@ -200,34 +175,25 @@ interface Source {
 
 /** Run the workload on profile A, save with the VMM's sequence, round-trip the YAML file format. */
 function runSource(vmm: VmmStyle, model: GicModel, profile: Profile, policy: IidrPolicy): Source {
-  const m = createVmmMachine({ vmm, model, nrVcpus: NR_VCPUS, profile, guestCode: vgicStateWorkloadGuest });
-  shareLayout(m, model);
-  G.vgic_observed = {};
-  syncGlobalToGuest(m.vm, G, 'vgic_observed');
-  for (const v of m.vcpus) runTo(v, UCALL_SYNC, `workload on ${profile}`);
-  for (const v of m.vcpus) runTo(v, UCALL_DONE, `workload on ${profile}`);
-  syncGlobalFromGuest(m.vm, G, 'vgic_observed');
-  const saved = saveVgic(m.handle, vmm, { iidrPolicy: policy });
+  const { observed, saved } = guarded(() => saveSource({ vmm, model, profile, nrVcpus: NR_VCPUS, workload: 'state' }, policy));
   if (!saved.ok) testFail('save on %s failed: %s', profile, saved.failure.message);
-  return { observed: G.vgic_observed, snapshot: parseSnapshotYaml(stringifySnapshot(saved.snapshot)) };
+  return { observed, snapshot: parseSnapshotYaml(stringifySnapshot(saved.snapshot)) };
 }
 
-/** Restore into a fresh VM on profile B and let its guest name what changed. */
-function runDestination(vmm: VmmStyle, model: GicModel, profile: Profile, src: Source): Outcome {
-  const m = createVmmMachine({ vmm, model, nrVcpus: NR_VCPUS, nrIrqs: src.snapshot.nrIrqs, profile, guestCode: vgicStateCheckGuest });
-  const r = restoreVgic(m.handle, vmm, src.snapshot);
-  if (!r.ok) {
-    if (r.failure.reaction === 'refused') testFail('snapshot refused on %s: %s', profile, r.failure.message);
-    return { kind: 'failed', step: r.failure.step, detail: r.failure.detail };
+/** Restore into a fresh VM on profile B (built as the snapshot's VMM builds one) and let its guest name what changed. */
+function runDestination(profile: Profile, src: Source): Outcome {
+  const d = guarded(() => restoreInto(src.snapshot, profile, 'state', src.observed));
+  try {
+    const r = d.restore;
+    if (!r.ok) {
+      if (r.failure.reaction === 'refused') testFail('snapshot refused on %s: %s', profile, r.failure.message);
+      return { kind: 'failed', step: r.failure.step, detail: r.failure.detail };
+    }
+    const lost = d.lost ?? [];
+    return lost.length ? { kind: 'lost', regs: [...lost] } : { kind: 'preserved' };
+  } finally {
+    d.machine.dispose();
   }
-  shareLayout(m, model);
-  G.vgic_observed = src.observed;
-  G.vgic_lost = [];
-  syncGlobalToGuest(m.vm, G, 'vgic_observed');
-  syncGlobalToGuest(m.vm, G, 'vgic_lost');
-  for (const v of m.vcpus) runTo(v, UCALL_DONE, `check on ${profile}`);
-  syncGlobalFromGuest(m.vm, G, 'vgic_lost');
-  return G.vgic_lost.length ? { kind: 'lost', regs: [...G.vgic_lost] } : { kind: 'preserved' };
 }
 
 // --- expected cells, comparison and the printed table -------------------------------------------
@@ -321,7 +287,7 @@ function fullMatrix(vmm: VmmStyle, model: GicModel, policy: IidrPolicy, table: T
   for (const src of P) {
     const s = runSource(vmm, model, src, policy);
     const ctx = contextFor(model, s.snapshot.nrIrqs);
-    P.forEach((dst, i) => cells.push(cellOf(src, dst, table[src][i], runDestination(vmm, model, dst, s), ctx)));
+    P.forEach((dst, i) => cells.push(cellOf(src, dst, table[src][i], runDestination(dst, s), ctx)));
   }
   printTable(title, cells, P);
   verdict(title, cells);
@@ -334,7 +300,7 @@ function diagonal(vmm: VmmStyle, model: GicModel, policies: readonly IidrPolicy[
     const cells: Cell[] = [];
     for (const p of P) {
       const s = runSource(vmm, model, p, policy);
-      cells.push(cellOf(p, p, table[p], runDestination(vmm, model, p, s), contextFor(model, s.snapshot.nrIrqs)));
+      cells.push(cellOf(p, p, table[p], runDestination(p, s), contextFor(model, s.snapshot.nrIrqs)));
     }
     printTable(title, cells, P);
     verdict(title, cells);

@@ -177,11 +177,12 @@ export function vmInstallExceptionHandler(vm: KvmVm, _vector: typeof VECTOR_IRQ_
   for (const v of vm.vcpus) bindIrqHandler(vm, v, handler);
 }
 
-/** kvm_vm_free(): closes the default vGIC fd. */
+/** kvm_vm_free(): closes the default vGIC fd, then every fd of the VM (KvmVm.free). */
 export function kvmVmFree(vm: KvmVm): void {
   const s = stateOf(vm);
   if (s.gicFd >= 0) closeDevice(s.gicFd);
   s.gicFd = -1;
+  vm.free();
 }
 
 // --- guest memory ----------------------------------------------------------------------------------

@@ -1,4 +1,7 @@
 // Process-wide file descriptors for devices, so ported tests keep `if (fd < 0)` and close(fd).
+// Numbers are never reused, so a closed fd stays EBADF (a stale fd cannot reach another VM's
+// device). An entry keeps its object (and the VM behind it) reachable until it is closed: a VM's
+// fds are closed when the VM is freed (KvmVm.free, kvm_vm_free).
 
 import { EBADF } from '../uapi/errno.ts';
 
@@ -28,4 +31,9 @@ export function closeFd(fd: number): number {
   table.delete(fd);
   if (hasRelease(o)) o.release();
   return 0;
+}
+
+/** Open fds right now (for leak tests). */
+export function openFdCount(): number {
+  return table.size;
 }

@@ -76,6 +76,10 @@ export class KvmVm {
   readonly cpuLines = new Map<number, number>();
   /** Guest RAM (memslots); guest accesses outside it are MMIO. */
   readonly memory = new GuestMemory();
+  /** Device fds this VM created and has not closed (closed by free()). */
+  private readonly fds = new Set<number>();
+  /** Freed (kvm_vm_free): the VM fd and every fd it owned are closed; VM ioctls give EBADF. */
+  freed = false;
 
   constructor(opts: VmOptions = {}) {
     this.ipaBits = opts.ipaBits ?? 40;
@@ -108,8 +112,26 @@ export class KvmVm {
     return this.dist.maxVcpus;
   }
 
+  /**
+   * Release the VM: close every device fd it created (later use of them is EBADF) and the VM
+   * itself (VM ioctls are EBADF; a vCPU of a freed VM cannot run: -EIO, as for a dead VM).
+   * Nothing process-wide refers to it afterwards, so it can be collected. Idempotent.
+   */
+  free(): void {
+    for (const fd of this.fds) closeFd(fd);
+    this.fds.clear();
+    this.freed = true;
+    this.dead = true;
+  }
+
+  /** A device fd of this VM was closed by close(fd). */
+  forgetFd(fd: number): void {
+    this.fds.delete(fd);
+  }
+
   /** KVM_CREATE_VCPU: the vCPU, or -errno. */
   createVcpu(id: number): KvmVcpu | number {
+    if (this.freed) return -EBADF;
     if (this.dead) return -EIO;
     if (!Number.isInteger(id) || id < 0 || id >= KVM_MAX_VCPU_IDS) return -EINVAL;
     if (this.vcpus.length >= this.maxVcpus) return -EINVAL;
@@ -132,17 +154,21 @@ export class KvmVm {
 
   /** KVM_SET_USER_MEMORY_REGION: 0 or -errno (size 0 deletes the slot). */
   setUserMemoryRegion(slot: number, gpa: number, size: number): number {
+    if (this.freed) return -EBADF;
     if (this.dead) return -EIO;
     return this.memory.setRegion(slot, gpa, size);
   }
 
   /** KVM_CREATE_DEVICE: an fd, 0 for a successful TEST probe, or -errno. */
   createDevice(type: number, flags = 0): number {
+    if (this.freed) return -EBADF;
     if (this.dead) return -EIO;
     const test = (flags & KVM_CREATE_DEVICE_TEST) !== 0;
     const r = createVgicDevice(this.dist, type, test);
     if (typeof r === 'number') return r;
-    return allocFd(new KvmDevice(this, r));
+    const fd = allocFd(new KvmDevice(this, r));
+    this.fds.add(fd);
+    return fd;
   }
 
   /**
@@ -161,6 +187,7 @@ export class KvmVm {
 
   /** KVM_IRQ_LINE (kvm_vm_ioctl_irq_line). */
   irqLine(irq: number, level: boolean): number {
+    if (this.freed) return -EBADF;
     if (this.dead) return -EIO;
     const type = (irq >>> KVM_ARM_IRQ_TYPE_SHIFT) & KVM_ARM_IRQ_TYPE_MASK;
     const vcpuId =
@@ -226,6 +253,8 @@ export function deviceHasAttr(fd: number, group: number, attr: bigint): number {
 }
 
 export function closeDevice(fd: number): number {
+  const d = lookupFd(fd, isDevice);
+  if (typeof d !== 'number') d.vm.forgetFd(fd);
   return closeFd(fd);
 }
 

@@ -1,6 +1,7 @@
 import t from 'tap';
 import { join } from 'node:path';
-import { USAGE, snapshotCli, type CliIo } from './diff-cli.ts';
+import { USAGE, snapshotCli } from './diff-cli.ts';
+import { captureIo } from './test-support.ts';
 import { type VgicSnapshot } from './schema.ts';
 import { stringifySnapshot } from './yaml-io.ts';
 import { GICD_IGROUPR, UCALL_DONE, getUcall, vcpuRun } from '../host/index.ts';
@@ -21,19 +22,7 @@ function snap(igroupr1: string): VgicSnapshot {
   };
 }
 
-function capture(): CliIo & { out: string; err: string } {
-  const io = {
-    out: '',
-    err: '',
-    stdout(text: string) {
-      io.out += text;
-    },
-    stderr(text: string) {
-      io.err += text;
-    },
-  };
-  return io;
-}
+const capture = captureIo;
 
 t.test('diff of identical files exits 0 and prints nothing', async (tt) => {
   const dir = tt.testdir({ 'a.yaml': stringifySnapshot(snap('0x5a5a5a5a')), 'b.yaml': stringifySnapshot(snap('0x5a5a5a5a')) });
@@ -63,14 +52,15 @@ t.test('an invalid file exits 2 with a message naming the file and the reason', 
     ['bad-hex.yaml', /bad-hex\.yaml: distributor\.GICD_IGROUPR1: expected 0x \+ 8 hex digits/],
     ['alias.yaml', /alias\.yaml: distributor\.GICD_CTLR: YAML anchors are not allowed/],
     ['binary.yaml', /binary\.yaml: not valid UTF-8 text/],
-    ['absent.yaml', /absent\.yaml: cannot read file \(ENOENT\)/],
+    ['absent.yaml', /absent\.yaml: cannot read file \(ENOENT\): no such file or directory\n$/],
   ];
   for (const [file, re] of cases) {
     const io = capture();
     const code = await snapshotCli(['diff', join(dir, 'good.yaml'), join(dir, file)], io);
     tt.equal(code, 2, `${file}: exit 2`);
     tt.match(io.err, re);
-    tt.match(io.err, /^vgic-snapshot: /);
+    tt.match(io.err, /^vgic-harness snapshot diff: /);
+    tt.equal(io.err.split('\n').length, 2, `${file}: one line`);
     tt.equal(io.out, '', `${file}: nothing on stdout`);
   }
   // The first argument is checked too, and a directory is not a snapshot.
@@ -79,11 +69,19 @@ t.test('an invalid file exits 2 with a message naming the file and the reason', 
   tt.match(io.err, /: not a regular file/);
 });
 
-t.test('bad arguments print usage and exit 2; help exits 0', async (tt) => {
-  for (const argv of [[], ['diff'], ['diff', 'a.yaml'], ['diff', 'a', 'b', 'c'], ['cmp', 'a', 'b']]) {
+t.test('bad arguments give one line naming the problem and exit 2; help exits 0', async (tt) => {
+  const cases: Array<[string[], RegExp]> = [
+    [[], /^vgic-harness snapshot: missing command: save, restore or diff \(vgic-harness snapshot --help for more\)\n$/],
+    [['diff'], /^vgic-harness snapshot diff: diff needs two files, not 0 \(vgic-harness snapshot --help for more\)\n$/],
+    [['diff', 'a.yaml'], /^vgic-harness snapshot diff: diff needs two files, not 1 /],
+    [['diff', 'a', 'b', 'c'], /^vgic-harness snapshot diff: diff needs two files, not 3 /],
+    [['cmp', 'a', 'b'], /^vgic-harness snapshot: unknown command "cmp": save, restore or diff /],
+    [['diff', '--frobnicate', 'a', 'b'], /^vgic-harness snapshot diff: unknown option '--frobnicate' \(vgic-harness snapshot --help for more\)\n$/],
+  ];
+  for (const [argv, re] of cases) {
     const io = capture();
     tt.equal(await snapshotCli(argv, io), 2, `argv ${JSON.stringify(argv)}`);
-    tt.match(io.err, /^vgic-snapshot: bad arguments\nusage: vgic-snapshot diff <a\.yaml> <b\.yaml>/);
+    tt.match(io.err, re);
     tt.equal(io.out, '');
   }
   const io = capture();

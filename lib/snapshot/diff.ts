@@ -1,6 +1,6 @@
 // Register-by-register comparison of two (validated) vGIC snapshots.
 
-import type { RegisterMap, VgicSnapshot } from './schema.ts';
+import { type RegisterMap, type VgicSnapshot, validateSnapshot } from './schema.ts';
 
 /** Placeholder value for a field or register present on one side only. */
 export const MISSING = 'missing';
@@ -59,9 +59,12 @@ function perVcpu(s: VgicSnapshot, section: PerVcpuSection): Record<string, Regis
 
 /**
  * Every difference between two snapshots: header fields first, then vCPUs, distributor and the
- * per-vCPU sections; registers in A's order followed by those only in B.
+ * per-vCPU sections; registers in A's order followed by those only in B. Both are validated first
+ * (they may come from anywhere): an invalid or hostile input throws SnapshotError, nothing else.
  */
-export function diffSnapshots(a: VgicSnapshot, b: VgicSnapshot): SnapshotDiff[] {
+export function diffSnapshots(inputA: VgicSnapshot, inputB: VgicSnapshot): SnapshotDiff[] {
+  const a = validateSnapshot(inputA);
+  const b = validateSnapshot(inputB);
   const out: SnapshotDiff[] = [];
   const header: Array<[string, unknown, unknown]> = [
     ['vgicSnapshot', a.vgicSnapshot, b.vgicSnapshot],

@@ -364,6 +364,33 @@ export function lookupRegister(
   return `unknown register for ${section} (GIC ${model})`;
 }
 
+/** Every register name `section` accepts for a GIC `model` with `nrIrqs` interrupts, in family order. */
+export function registerNames(section: RegisterSection, model: GicModel, nrIrqs: number = NR_IRQS_MAX): string[] {
+  const out: string[] = [];
+  for (const f of familiesFor(section, model)) {
+    if (!f.indexed) {
+      out.push(f.base + f.suffix);
+      continue;
+    }
+    const [lo, hi] = f.range(nrIrqs);
+    for (let i = lo; i <= hi; i++) if (i % f.step === 0) out.push(`${f.base}${i}${f.suffix}`);
+  }
+  return out;
+}
+
+/**
+ * How many distinct register names `section` accepts for a GIC `model` with `nrIrqs` interrupts:
+ * the most a valid register map can hold (every name once). The YAML reader and the validator
+ * refuse bigger maps with this number, so the work per map is bounded by the schema.
+ */
+export function maxRegisterCount(section: RegisterSection, model: GicModel, nrIrqs: number = NR_IRQS_MAX): number {
+  const key = `${section}/${model}/${nrIrqs}`;
+  let n = registerCounts.get(key);
+  if (n === undefined) registerCounts.set(key, (n = registerNames(section, model, nrIrqs).length));
+  return n;
+}
+const registerCounts = new Map<string, number>();
+
 /** A copy of `map` ordered by ascending attribute offset (a canonical producer order). */
 export function sortRegisterMap(
   section: RegisterSection,
@@ -384,54 +411,122 @@ export function sortRegisterMap(
 
 // ---------------------------------------------------------------------------------------------
 // Validation helpers
+//
+// The input is untrusted and may be hostile: a Proxy whose traps throw or lie, a revoked Proxy,
+// getters, symbols, odd prototypes. Every reflective read goes through `guarded`, each property
+// is read once (from its descriptor, never through a second [[Get]]), and only validated
+// primitives reach the returned copy, so validateSnapshot throws nothing but SnapshotError.
 
 function describe(x: unknown): string {
-  if (x === null) return 'null';
-  if (x === undefined) return 'nothing';
-  if (Array.isArray(x)) return 'a list';
-  if (typeof x === 'number') return `number ${x}`;
-  if (typeof x === 'string') return `string ${JSON.stringify(x.length > 40 ? `${x.slice(0, 40)}...` : x)}`;
-  if (typeof x === 'object') return 'a mapping';
-  return typeof x;
+  try {
+    if (x === null) return 'null';
+    if (x === undefined) return 'nothing';
+    if (typeof x === 'number') return `number ${x}`;
+    if (typeof x === 'string') return `string ${JSON.stringify(x.length > 40 ? `${x.slice(0, 40)}...` : x)}`;
+    if (typeof x === 'object') return Array.isArray(x) ? 'a list' : 'a mapping';
+    return typeof x;
+  } catch {
+    return 'an unreadable object';
+  }
 }
 
-/** Own enumerable string keys of a plain data object, after checking it is one. */
-function plainObjectKeys(x: unknown, path: string): string[] {
-  if (x === null || typeof x !== 'object' || Array.isArray(x)) {
-    throw new SnapshotError(path, `expected a mapping, got ${describe(x)}`);
-  }
-  const proto: unknown = Object.getPrototypeOf(x);
-  if (proto !== Object.prototype && proto !== null) {
-    throw new SnapshotError(path, 'expected a plain mapping, got an object with a custom prototype');
-  }
-  if (Object.getOwnPropertySymbols(x).length > 0) {
-    throw new SnapshotError(path, 'symbol-keyed properties are not allowed');
-  }
-  const keys = Object.getOwnPropertyNames(x);
-  for (const key of keys) {
-    if (FORBIDDEN_KEYS.has(key)) {
-      throw new SnapshotError(joinPath(path, key), `forbidden key ${JSON.stringify(key)}`);
+/** What a hostile input threw (a Proxy trap, a getter), in a few words; never throws itself. */
+export function describeThrown(e: unknown): string {
+  try {
+    if (e instanceof Error) {
+      const name = typeof e.name === 'string' ? e.name : 'Error';
+      const message = typeof e.message === 'string' ? e.message : '';
+      return message ? `${name}: ${message.length > 120 ? `${message.slice(0, 120)}...` : message}` : name;
     }
-    const d = Object.getOwnPropertyDescriptor(x, key);
-    if (!d || !('value' in d) || !d.enumerable) {
-      throw new SnapshotError(joinPath(path, key), 'only plain enumerable data properties are allowed');
-    }
+    return `a thrown ${e === null ? 'null' : typeof e}`;
+  } catch {
+    return 'an exception that could not be described';
   }
-  return keys;
 }
 
-function field(obj: object, key: string): unknown {
-  return (obj as Record<string, unknown>)[key];
+/** Run a reflective read of an untrusted value; anything it throws becomes a SnapshotError at `path`. */
+function guarded<T>(path: string, read: () => T): T {
+  try {
+    return read();
+  } catch (e) {
+    if (e instanceof SnapshotError) throw e;
+    throw new SnapshotError(path, `could not be read (${describeThrown(e)}); only plain data is accepted`);
+  }
 }
 
-function checkFields(obj: object, keys: readonly string[], path: string, required: readonly string[], optional: readonly string[]): void {
+/** A plain data object's own properties, read once: keys in their order and their values. */
+interface PlainObject {
+  readonly keys: readonly string[];
+  readonly values: ReadonlyMap<string, unknown>;
+}
+
+function plainObject(x: unknown, path: string, maxKeys: number, what: () => string): PlainObject {
+  return guarded(path, () => {
+    if (x === null || typeof x !== 'object' || Array.isArray(x)) {
+      throw new SnapshotError(path, `expected a mapping, got ${describe(x)}`);
+    }
+    const proto: unknown = Object.getPrototypeOf(x);
+    if (proto !== Object.prototype && proto !== null) {
+      throw new SnapshotError(path, 'expected a plain mapping, got an object with a custom prototype');
+    }
+    if (Object.getOwnPropertySymbols(x).length > 0) {
+      throw new SnapshotError(path, 'symbol-keyed properties are not allowed');
+    }
+    const keys = Object.getOwnPropertyNames(x);
+    if (keys.length > maxKeys) throw new SnapshotError(path, `${keys.length} entries, ${what()}`);
+    const values = new Map<string, unknown>();
+    for (const key of keys) {
+      if (typeof key !== 'string') throw new SnapshotError(path, 'only string keys are allowed');
+      if (FORBIDDEN_KEYS.has(key)) {
+        throw new SnapshotError(joinPath(path, key), `forbidden key ${JSON.stringify(key)}`);
+      }
+      if (values.has(key)) throw new SnapshotError(joinPath(path, key), 'duplicate key');
+      const d = Object.getOwnPropertyDescriptor(x, key);
+      if (!d || !('value' in d) || !d.enumerable) {
+        throw new SnapshotError(joinPath(path, key), 'only plain enumerable data properties are allowed');
+      }
+      values.set(key, d.value);
+    }
+    return { keys, values };
+  });
+}
+
+/** A plain list's elements, read once (length and each element's descriptor). */
+function plainList(x: unknown, path: string, min: number, max: number, what: string): unknown[] {
+  return guarded(path, () => {
+    if (!Array.isArray(x)) throw new SnapshotError(path, `expected a list, got ${describe(x)}`);
+    if (Object.getPrototypeOf(x) !== Array.prototype) throw new SnapshotError(path, 'expected a plain list');
+    const d = Object.getOwnPropertyDescriptor(x, 'length');
+    const length: unknown = d && 'value' in d ? d.value : undefined;
+    if (typeof length !== 'number' || !Number.isSafeInteger(length) || length < 0) {
+      throw new SnapshotError(path, 'expected a plain list');
+    }
+    if (length < min || length > max) throw new SnapshotError(path, `${what}, got ${length}`);
+    const out: unknown[] = [];
+    for (let i = 0; i < length; i++) {
+      const e = Object.getOwnPropertyDescriptor(x, i);
+      if (!e) throw new SnapshotError(joinPath(path, i), 'missing list element');
+      if (!('value' in e) || !e.enumerable) throw new SnapshotError(joinPath(path, i), 'only plain data elements are allowed');
+      out.push(e.value);
+    }
+    return out;
+  });
+}
+
+/**
+ * Slack on every mapping's key count: a mapping with more keys than the schema allows plus this
+ * is refused on its count alone (bounded work); below that, the first bad key is named.
+ */
+export const MAX_FIXED_FIELDS = 64;
+
+function checkFields(keys: readonly string[], path: string, required: readonly string[], optional: readonly string[]): void {
   for (const key of keys) {
     if (!required.includes(key) && !optional.includes(key)) {
       throw new SnapshotError(joinPath(path, key), 'unknown field');
     }
   }
   for (const key of required) {
-    if (!Object.prototype.hasOwnProperty.call(obj, key)) {
+    if (!keys.includes(key)) {
       throw new SnapshotError(joinPath(path, key), 'missing required field');
     }
   }
@@ -472,13 +567,14 @@ function validateRegisterMap(
   model: GicModel,
   nrIrqs: number,
 ): RegisterMap {
-  const keys = plainObjectKeys(x, path);
+  const max = maxRegisterCount(section, model, nrIrqs);
+  const o = plainObject(x, path, max + MAX_FIXED_FIELDS, () => `but this section has at most ${max} registers for GIC ${model} with nrIrqs ${nrIrqs}`);
   const out: RegisterMap = Object.create(null) as RegisterMap;
-  for (const name of keys) {
+  for (const name of o.keys) {
     const p = joinPath(path, name);
     const info = lookupRegister(section, model, nrIrqs, name);
     if (typeof info === 'string') throw new SnapshotError(p, info);
-    out[name] = expectHex(field(x as object, name), info.width, p);
+    out[name] = expectHex(o.values.get(name), info.width, p);
   }
   return out;
 }
@@ -492,23 +588,24 @@ function validatePerVcpu(
   model: GicModel,
   nrIrqs: number,
 ): PerVcpuRegisters {
-  const keys = plainObjectKeys(x, path);
+  const spi = opts.spiSection !== undefined;
+  const most = ids.size + (spi ? 1 : 0);
+  const o = plainObject(x, path, most + MAX_FIXED_FIELDS, () => `but there can be at most ${most} (one per listed vCPU${spi ? ', and "spi"' : ''})`);
   const out: PerVcpuRegisters = Object.create(null) as PerVcpuRegisters;
   const seen = new Set<number>();
-  for (const key of keys) {
+  for (const key of o.keys) {
     const p = joinPath(path, key);
     if (opts.spiSection !== undefined && key === 'spi') {
-      out[key] = validateRegisterMap(field(x as object, key), p, opts.spiSection, model, nrIrqs);
+      out[key] = validateRegisterMap(o.values.get(key), p, opts.spiSection, model, nrIrqs);
       continue;
     }
     if (!DECIMAL_ID.test(key)) {
-      const extra = opts.spiSection !== undefined ? ' or "spi"' : '';
-      throw new SnapshotError(p, `key must be a vCPU id in decimal${extra}`);
+      throw new SnapshotError(p, `key must be a vCPU id in decimal${spi ? ' or "spi"' : ''}`);
     }
     const id = Number(key);
     if (!ids.has(id)) throw new SnapshotError(p, `vCPU ${id} is not listed in vcpus`);
     seen.add(id);
-    out[key] = validateRegisterMap(field(x as object, key), p, opts.section, model, nrIrqs);
+    out[key] = validateRegisterMap(o.values.get(key), p, opts.section, model, nrIrqs);
   }
   if (opts.requireAll) {
     for (const id of ids) {
@@ -521,41 +618,51 @@ function validatePerVcpu(
 // ---------------------------------------------------------------------------------------------
 
 /**
- * Validate an untrusted document (e.g. from YAML or JSON) and return a fresh deep copy built only
- * from validated fields. Throws SnapshotError naming the path and the reason on any violation.
+ * Validate an untrusted document (e.g. from YAML or JSON, or any JavaScript value) and return a
+ * fresh deep copy built only from validated fields. Throws SnapshotError naming the path and the
+ * reason on any violation, and nothing else (hostile objects included).
  */
 export function validateSnapshot(doc: unknown): VgicSnapshot {
-  const rootKeys = plainObjectKeys(doc, '');
-  const root = doc as object;
+  try {
+    return validateDocument(doc);
+  } catch (e) {
+    if (e instanceof SnapshotError) throw e;
+    throw new SnapshotError('', `could not be validated (${describeThrown(e)})`);
+  }
+}
+
+function validateDocument(doc: unknown): VgicSnapshot {
+  const root = plainObject(doc, '', MAX_FIXED_FIELDS, () => `but a snapshot has at most ${SNAPSHOT_FIELDS.length} top-level fields`);
+  const rootKeys = root.keys;
+  const get = (key: string): unknown => root.values.get(key);
 
   if (!rootKeys.includes('vgicSnapshot')) {
     throw new SnapshotError('vgicSnapshot', 'missing required field (schema version)');
   }
-  const version = field(root, 'vgicSnapshot');
+  const version = get('vgicSnapshot');
   if (version !== SNAPSHOT_VERSION) {
     throw new SnapshotError('vgicSnapshot', `unsupported schema version ${describe(version)} (this reader understands ${SNAPSHOT_VERSION})`);
   }
   if (!rootKeys.includes('model')) throw new SnapshotError('model', 'missing required field');
-  const model = expectEnum(field(root, 'model'), GIC_MODELS, 'model');
+  const model = expectEnum(get('model'), GIC_MODELS, 'model');
   const { required, optional } = MODEL_FIELDS[model];
-  checkFields(root, rootKeys, '', [...COMMON_FIELDS, ...required], optional);
+  checkFields(rootKeys, '', [...COMMON_FIELDS, ...required], optional);
 
   // source
-  const srcRaw = field(root, 'source');
-  const srcKeys = plainObjectKeys(srcRaw, 'source');
-  checkFields(srcRaw as object, srcKeys, 'source', ['profile', 'vmm', 'iidrPolicy'], []);
-  const profile = field(srcRaw as object, 'profile');
+  const src = plainObject(get('source'), 'source', MAX_FIXED_FIELDS, () => 'but source has 3 fields');
+  checkFields(src.keys, 'source', ['profile', 'vmm', 'iidrPolicy'], []);
+  const profile = src.values.get('profile');
   if (typeof profile !== 'string' || !PROFILE_PATTERN.test(profile)) {
     throw new SnapshotError('source.profile', `expected 1..40 characters of [a-z0-9_-], got ${describe(profile)}`);
   }
   const source: SnapshotSource = {
     profile,
-    vmm: expectEnum(field(srcRaw as object, 'vmm'), VMM_STYLES, 'source.vmm'),
-    iidrPolicy: expectEnum(field(srcRaw as object, 'iidrPolicy'), IIDR_POLICIES, 'source.iidrPolicy'),
+    vmm: expectEnum(src.values.get('vmm'), VMM_STYLES, 'source.vmm'),
+    iidrPolicy: expectEnum(src.values.get('iidrPolicy'), IIDR_POLICIES, 'source.iidrPolicy'),
   };
 
   // nrIrqs
-  const nrIrqs = expectInteger(field(root, 'nrIrqs'), 'nrIrqs');
+  const nrIrqs = expectInteger(get('nrIrqs'), 'nrIrqs');
   if (nrIrqs < NR_IRQS_MIN || nrIrqs > NR_IRQS_MAX || nrIrqs % 32 !== 0) {
     throw new SnapshotError(
       'nrIrqs',
@@ -564,58 +671,35 @@ export function validateSnapshot(doc: unknown): VgicSnapshot {
   }
 
   // vcpus
-  const vcpusRaw = field(root, 'vcpus');
-  if (!Array.isArray(vcpusRaw)) throw new SnapshotError('vcpus', `expected a list, got ${describe(vcpusRaw)}`);
-  if (Object.getPrototypeOf(vcpusRaw) !== Array.prototype) {
-    throw new SnapshotError('vcpus', 'expected a plain list');
-  }
   const maxVcpus = MAX_VCPUS[model];
-  if (vcpusRaw.length < 1 || vcpusRaw.length > maxVcpus) {
-    throw new SnapshotError('vcpus', `GIC ${model} needs 1..${maxVcpus} vCPUs, got ${vcpusRaw.length}`);
-  }
+  const vcpusRaw = plainList(get('vcpus'), 'vcpus', 1, maxVcpus, `GIC ${model} needs 1..${maxVcpus} vCPUs`);
   const vcpus: SnapshotVcpu[] = [];
   const ids = new Set<number>();
   const mpidrs = new Map<string, number>();
-  for (let i = 0; i < vcpusRaw.length; i++) {
+  vcpusRaw.forEach((item, i) => {
     const p = joinPath('vcpus', i);
-    if (!Object.prototype.hasOwnProperty.call(vcpusRaw, i)) throw new SnapshotError(p, 'missing list element');
-    const item: unknown = vcpusRaw[i];
-    const keys = plainObjectKeys(item, p);
-    checkFields(item as object, keys, p, ['id', 'mpidr'], []);
-    const id = expectInteger(field(item as object, 'id'), joinPath(p, 'id'));
+    const o = plainObject(item, p, MAX_FIXED_FIELDS, () => 'but a vCPU has 2 fields (id, mpidr)');
+    checkFields(o.keys, p, ['id', 'mpidr'], []);
+    const id = expectInteger(o.values.get('id'), joinPath(p, 'id'));
     if (id < 0 || id > MAX_VCPU_ID[model]) {
       throw new SnapshotError(joinPath(p, 'id'), `vCPU id ${id} out of range 0..${MAX_VCPU_ID[model]} for GIC ${model}`);
     }
     if (ids.has(id)) throw new SnapshotError(joinPath(p, 'id'), `duplicate vCPU id ${id}`);
     ids.add(id);
-    const mpidr = expectHex(field(item as object, 'mpidr'), 32, joinPath(p, 'mpidr'));
+    const mpidr = expectHex(o.values.get('mpidr'), 32, joinPath(p, 'mpidr'));
     const other = mpidrs.get(mpidr);
     if (other !== undefined) {
       throw new SnapshotError(joinPath(p, 'mpidr'), `duplicate MPIDR ${mpidr} (also vCPU ${other})`);
     }
     mpidrs.set(mpidr, id);
     vcpus.push({ id, mpidr });
-  }
+  });
 
-  const distributor = validateRegisterMap(field(root, 'distributor'), 'distributor', 'distributor', model, nrIrqs);
+  const distributor = validateRegisterMap(get('distributor'), 'distributor', 'distributor', model, nrIrqs);
 
   if (model === 'v3') {
-    const redistributors = validatePerVcpu(
-      field(root, 'redistributors'),
-      'redistributors',
-      ids,
-      { requireAll: true, section: 'redistributors' },
-      model,
-      nrIrqs,
-    );
-    const cpuInterfaces = validatePerVcpu(
-      field(root, 'cpuInterfaces'),
-      'cpuInterfaces',
-      ids,
-      { requireAll: true, section: 'cpuInterfaces' },
-      model,
-      nrIrqs,
-    );
+    const redistributors = validatePerVcpu(get('redistributors'), 'redistributors', ids, { requireAll: true, section: 'redistributors' }, model, nrIrqs);
+    const cpuInterfaces = validatePerVcpu(get('cpuInterfaces'), 'cpuInterfaces', ids, { requireAll: true, section: 'cpuInterfaces' }, model, nrIrqs);
     const out: VgicSnapshotV3 = {
       vgicSnapshot: SNAPSHOT_VERSION,
       source,
@@ -628,7 +712,7 @@ export function validateSnapshot(doc: unknown): VgicSnapshot {
     };
     if (rootKeys.includes('levelInfo')) {
       out.levelInfo = validatePerVcpu(
-        field(root, 'levelInfo'),
+        get('levelInfo'),
         'levelInfo',
         ids,
         { requireAll: false, section: 'levelInfoVcpu', spiSection: 'levelInfoSpi' },
@@ -640,23 +724,9 @@ export function validateSnapshot(doc: unknown): VgicSnapshot {
   }
 
   const banked = rootKeys.includes('bankedDistributor')
-    ? validatePerVcpu(
-        field(root, 'bankedDistributor'),
-        'bankedDistributor',
-        ids,
-        { requireAll: false, section: 'bankedDistributor' },
-        model,
-        nrIrqs,
-      )
+    ? validatePerVcpu(get('bankedDistributor'), 'bankedDistributor', ids, { requireAll: false, section: 'bankedDistributor' }, model, nrIrqs)
     : undefined;
-  const cpuInterfaces = validatePerVcpu(
-    field(root, 'cpuInterfaces'),
-    'cpuInterfaces',
-    ids,
-    { requireAll: true, section: 'cpuInterfaces' },
-    model,
-    nrIrqs,
-  );
+  const cpuInterfaces = validatePerVcpu(get('cpuInterfaces'), 'cpuInterfaces', ids, { requireAll: true, section: 'cpuInterfaces' }, model, nrIrqs);
   return {
     vgicSnapshot: SNAPSHOT_VERSION,
     source,

@@ -134,11 +134,11 @@ t.test('refuses aliases and anchors (billion laughs)', (tt) => {
 });
 
 t.test('refuses duplicate keys at any level', (tt) => {
-  refuses(tt, `${GOOD_TEXT}vgicSnapshot: 1\n`, /YAML error DUPLICATE_KEY: Map keys must be unique/);
+  refuses(tt, `${GOOD_TEXT}vgicSnapshot: 1\n`, /^vgicSnapshot: duplicate key \(line 39, column 1\)$/);
   const dupReg = GOOD_TEXT.replace('GICD_CTLR: "0x00000052"\n', 'GICD_CTLR: "0x00000052"\n  GICD_CTLR: "0x00000000"\n');
-  refuses(tt, dupReg, /DUPLICATE_KEY/);
+  refuses(tt, dupReg, /^distributor\.GICD_CTLR: duplicate key \(line 15, column 3\)$/);
   const dupQuoted = GOOD_TEXT.replace('GICD_CTLR: "0x00000052"\n', 'GICD_CTLR: "0x00000052"\n  "GICD_CTLR": "0x00000052"\n');
-  refuses(tt, dupQuoted, /DUPLICATE_KEY/);
+  refuses(tt, dupQuoted, /^distributor\.GICD_CTLR: duplicate key \(line 15, column 3\)$/);
   tt.end();
 });
 
@@ -150,7 +150,7 @@ t.test('refuses multiple documents and empty input', (tt) => {
 });
 
 t.test('refuses tags and directives', (tt) => {
-  refuses(tt, GOOD_TEXT.replace('GICD_CTLR: "0x00000052"', 'GICD_CTLR: !reg "0x00000052"'), /YAML warning treated as error TAG_RESOLVE_FAILED: Unresolved tag: !reg/);
+  refuses(tt, GOOD_TEXT.replace('GICD_CTLR: "0x00000052"', 'GICD_CTLR: !reg "0x00000052"'), /YAML warning treated as error TAG_RESOLVE_FAILED \(line 14, column 14\): Unresolved tag: !reg/);
   refuses(tt, GOOD_TEXT.replace('GICD_CTLR: "0x00000052"', 'GICD_CTLR: !!str 0x00000052'), /^distributor\.GICD_CTLR: explicit YAML tags are not allowed/);
   refuses(tt, GOOD_TEXT.replace('nrIrqs: 128', 'nrIrqs: !!int "128"'), /^nrIrqs: explicit YAML tags are not allowed/);
   refuses(tt, `%YAML 1.2\n---\n${GOOD_TEXT}`, /%YAML\) are not allowed/);
@@ -185,7 +185,7 @@ t.test('refuses non-string keys, complex keys and forbidden keys', (tt) => {
 t.test('refuses YAML syntax errors and deep nesting', (tt) => {
   refuses(tt, 'vgicSnapshot: [1, 2\n', /YAML error/);
   refuses(tt, 'a:\n\tb: 1\n', /YAML error TAB_AS_INDENT/);
-  refuses(tt, `x: ${'['.repeat(20)}${']'.repeat(20)}\n${GOOD_TEXT}`, /nesting deeper than 8 levels/);
+  refuses(tt, `x: ${'['.repeat(20)}${']'.repeat(20)}\n${GOOD_TEXT}`, /^YAML nested deeper than a snapshot at line 1, column 7 \(a snapshot nests at most 3 collections/);
   tt.end();
 });
 

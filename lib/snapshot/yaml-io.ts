@@ -6,8 +6,21 @@
 // result then goes through validateSnapshot. Writing is canonical: fixed top-level field order,
 // register maps in the producer's order, every string double-quoted (so hex values can never be
 // re-read as numbers), so stringify(parse(stringify(s))) === stringify(s).
+//
+// Reading is bounded in time and memory by what a valid snapshot can hold (limits.ts), not by
+// what the text says. The `yaml` library builds whatever structure the text describes (1 M `[`
+// become a million nested collections: about 1 GB and 5 s; 8 MiB of them exhaust the heap) and
+// its duplicate-key check (`uniqueKeys`) compares each key with every earlier key of its mapping
+// (util-map-includes.js: `items.some(...)`), quadratic in the keys of one mapping. So:
+// 1. checkSnapshotText: one pass over the characters (BOMs, CR-only line ends, controls);
+// 2. the library's Lexer and Parser are driven one token at a time, and the read stops as soon
+//    as the parser's stack (the open collections) is deeper than a snapshot can be, or the
+//    tokens or scalars exceed what the largest valid snapshot needs;
+// 3. the Composer builds the document with `uniqueKeys: false`; our walk then refuses duplicate
+//    keys with one Set per mapping (linear), mappings with more keys than the schema allows,
+//    aliases, anchors, tags and anything nested deeper than a snapshot.
 
-import { Document, isAlias, isMap, isScalar, isSeq, parseAllDocuments } from 'yaml';
+import { CST, Composer, Document, Lexer, LineCounter, Parser, isAlias, isMap, isScalar, isSeq } from 'yaml';
 import type { DocumentOptions, ParseOptions, SchemaOptions, ToStringOptions } from 'yaml';
 import {
   SNAPSHOT_FIELDS,
@@ -18,19 +31,33 @@ import {
   type RegisterMap,
   type VgicSnapshot,
 } from './schema.ts';
+import {
+  MAX_COLLECTION_ENTRIES,
+  MAX_NESTING,
+  MAX_SCALARS,
+  MAX_SNAPSHOT_BYTES,
+  MAX_TOKEN_CHARS,
+  MAX_TOKENS,
+  maxKeysAt,
+} from './limits.ts';
+import { checkSnapshotText } from './yaml-text.ts';
 
-export const MAX_SNAPSHOT_BYTES = 8 * 1024 * 1024;
-/** Deepest legitimate nesting is root > section > vCPU > register (4); allow a little slack. */
-const MAX_DEPTH = 8;
+export { MAX_SNAPSHOT_BYTES };
 
-// maxAliasCount: 0 is a toJS option; it is passed there (and aliases are refused before that).
+/**
+ * The parser's stack in a valid snapshot: the document, the root mapping, a section, a vCPU map
+ * and the scalar being read. One more is refused while reading.
+ */
+const MAX_PARSER_STACK = MAX_NESTING + 2;
+
 const PARSE_OPTIONS: ParseOptions & DocumentOptions & SchemaOptions = {
   version: '1.2',
   schema: 'core',
   strict: true,
-  uniqueKeys: true,
+  // Our walk checks duplicates in linear time; the library's check is quadratic (see above).
+  uniqueKeys: false,
   merge: false,
-  prettyErrors: true,
+  prettyErrors: false,
   customTags: [],
   keepSourceTokens: false,
 };
@@ -51,72 +78,149 @@ function firstLine(message: string): string {
 interface NodeLike {
   anchor?: string;
   tag?: string;
+  range?: readonly number[];
 }
 
-/** Refuse aliases, anchors, explicit tags, non-string keys, forbidden keys and deep nesting. */
-function walk(node: unknown, path: string, depth: number): void {
-  if (node === null || node === undefined) return; // empty value, e.g. `key:`
-  const where = path === '' ? 'document root' : path;
-  if (depth > MAX_DEPTH) throw new SnapshotError(path, `nesting deeper than ${MAX_DEPTH} levels`);
-  if (isAlias(node)) throw new SnapshotError(path, `YAML aliases are not allowed (*${node.source})`);
-  const n = node as NodeLike;
-  if (n.anchor !== undefined) throw new SnapshotError(path, `YAML anchors are not allowed (&${n.anchor})`);
-  if (n.tag !== undefined) throw new SnapshotError(path, `explicit YAML tags are not allowed (${n.tag})`);
-  if (isMap(node)) {
+const SCALAR_TOKENS: ReadonlySet<string> = new Set(['scalar', 'single-quoted-scalar', 'double-quoted-scalar', 'block-scalar-header']);
+/** Tokens that may be long: they become no key or value. */
+const LONG_TOKENS: ReadonlySet<string> = new Set(['comment', 'space', 'newline']);
+
+/** Entries of the collections the parser has open (block or flow mappings and lists). */
+function openEntries(stack: readonly CST.Token[]): number {
+  let most = 0;
+  for (const t of stack) {
+    if (t.type === 'block-map' || t.type === 'block-seq' || t.type === 'flow-collection') most = Math.max(most, t.items.length);
+  }
+  return most;
+}
+
+/** Lex and parse with hard limits; returns the CST documents. */
+function boundedCst(text: string, lines: LineCounter): CST.Token[] {
+  const parser = new Parser(lines.addNewLine);
+  lines.addNewLine(0); // what Parser.parse() does first; we feed Parser.next() ourselves
+  const out: CST.Token[] = [];
+  let tokens = 0;
+  let scalars = 0;
+  let start = 0;
+  const where = (): string => {
+    const { line, col } = lines.linePos(start);
+    return `line ${line}, column ${col}`;
+  };
+  for (const lexeme of new Lexer().lex(text)) {
+    start = parser.offset;
+    if (++tokens > MAX_TOKENS) {
+      throw new SnapshotError('', `more than ${MAX_TOKENS} YAML tokens by ${where()}: far more than the largest snapshot needs`);
+    }
+    const type = CST.tokenType(lexeme) ?? '';
+    if (SCALAR_TOKENS.has(type) && ++scalars > MAX_SCALARS) {
+      throw new SnapshotError('', `more than ${MAX_SCALARS} YAML scalars by ${where()}: more keys and values than the largest snapshot can hold`);
+    }
+    if (lexeme.length > MAX_TOKEN_CHARS && !LONG_TOKENS.has(type)) {
+      throw new SnapshotError('', `a key or value of ${lexeme.length} characters at ${where()}: no snapshot has one longer than ${MAX_TOKEN_CHARS}`);
+    }
+    for (const token of parser.next(lexeme)) out.push(token);
+    if (parser.stack.length > MAX_PARSER_STACK) {
+      throw new SnapshotError('', `YAML nested deeper than a snapshot at ${where()} (a snapshot nests at most ${MAX_NESTING} collections: root, section, vCPU)`);
+    }
+    if (openEntries(parser.stack) > MAX_COLLECTION_ENTRIES) {
+      throw new SnapshotError('', `a mapping or list with more than ${MAX_COLLECTION_ENTRIES} entries by ${where()}: no snapshot has one that big`);
+    }
+  }
+  for (const token of parser.end()) out.push(token);
+  return out;
+}
+
+class YamlWalk {
+  constructor(
+    readonly text: string,
+    readonly lines: LineCounter,
+  ) {}
+
+  at(node: unknown): string {
+    const start = (node as NodeLike | null)?.range?.[0];
+    if (typeof start !== 'number') return '';
+    const { line, col } = this.lines.linePos(start);
+    return ` (line ${line}, column ${col})`;
+  }
+
+  /** Refuse aliases, anchors, explicit tags, non-string, duplicate and forbidden keys, oversize and deep nesting. */
+  node(node: unknown, path: string, keys: readonly string[]): void {
+    if (node === null || node === undefined) return; // empty value, e.g. `key:`
+    const where = path === '' ? 'document root' : path;
+    if (isAlias(node)) throw new SnapshotError(path, `YAML aliases are not allowed (*${node.source})`);
+    const n = node as NodeLike;
+    if (n.anchor !== undefined) throw new SnapshotError(path, `YAML anchors are not allowed (&${n.anchor})`);
+    if (n.tag !== undefined) throw new SnapshotError(path, `explicit YAML tags are not allowed (${n.tag})`);
+    if (isScalar(node)) return;
+    if (!isMap(node) && !isSeq(node)) throw new SnapshotError(path, 'unsupported YAML node');
+    if (keys.length >= MAX_NESTING) {
+      throw new SnapshotError(path, `nested deeper than a snapshot${this.at(node)}: a snapshot nests at most ${MAX_NESTING} collections (root, section, vCPU)`);
+    }
+    const max = maxKeysAt(keys);
+    if (node.items.length > max) {
+      throw new SnapshotError(where, `${node.items.length} entries${this.at(node)}: no snapshot has more than ${max} here`);
+    }
+    if (isSeq(node)) {
+      node.items.forEach((item, i) => this.node(item, joinPath(path, i), [...keys, String(i)]));
+      return;
+    }
+    const seen = new Set<string>();
     for (const pair of node.items) {
       const key: unknown = pair.key;
       if (isAlias(key)) throw new SnapshotError(where, 'YAML aliases are not allowed as keys');
       if (!isScalar(key) || typeof key.value !== 'string') {
-        throw new SnapshotError(where, 'mapping keys must be strings (quote numeric keys such as "0")');
+        throw new SnapshotError(where, `mapping keys must be strings (quote numeric keys such as "0")${this.at(key)}`);
       }
       const k = key as NodeLike;
       if (k.anchor !== undefined || k.tag !== undefined) {
         throw new SnapshotError(where, 'anchors and tags are not allowed on keys');
       }
       const name = key.value;
-      if (isForbiddenKey(name)) throw new SnapshotError(joinPath(path, name), `forbidden key ${JSON.stringify(name)}`);
-      walk(pair.value, joinPath(path, name), depth + 1);
+      const p = joinPath(path, name);
+      if (isForbiddenKey(name)) throw new SnapshotError(p, `forbidden key ${JSON.stringify(name)}`);
+      if (seen.has(name)) throw new SnapshotError(p, `duplicate key${this.at(key)}`);
+      seen.add(name);
+      this.node(pair.value, p, [...keys, name]);
     }
-    return;
   }
-  if (isSeq(node)) {
-    node.items.forEach((item, i) => walk(item, joinPath(path, i), depth + 1));
-    return;
-  }
-  if (isScalar(node)) return;
-  throw new SnapshotError(path, 'unsupported YAML node');
 }
 
-/** Parse and validate a snapshot; throws SnapshotError on anything unexpected. */
+/** Parse and validate a snapshot; throws SnapshotError (and nothing else) on anything unexpected. */
 export function parseSnapshotYaml(text: string, maxBytes: number = MAX_SNAPSHOT_BYTES): VgicSnapshot {
   if (typeof text !== 'string') throw new SnapshotError('', 'expected YAML text');
+  if (typeof maxBytes !== 'number' || !(maxBytes >= 0)) throw new SnapshotError('', 'the size limit must be a number of bytes');
   const bytes = Buffer.byteLength(text, 'utf8');
   if (bytes > maxBytes) {
     throw new SnapshotError('', `snapshot is ${bytes} bytes; the limit is ${maxBytes}`);
   }
-  let docs: ReturnType<typeof parseAllDocuments>;
+  checkSnapshotText(text);
+  const lines = new LineCounter();
+  const walk = new YamlWalk(text, lines);
+  let docs: Document.Parsed[];
   try {
-    docs = parseAllDocuments(text, PARSE_OPTIONS);
+    const cst = boundedCst(text, lines);
+    docs = Array.from(new Composer(PARSE_OPTIONS).compose(cst));
   } catch (err) {
+    if (err instanceof SnapshotError) throw err;
     throw new SnapshotError('', `YAML could not be parsed: ${firstLine(String((err as Error)?.message ?? err))}`);
   }
-  if (!Array.isArray(docs) || docs.length === 0) throw new SnapshotError('', 'no YAML document found');
+  if (docs.length === 0) throw new SnapshotError('', 'no YAML document found');
   if (docs.length > 1) {
     throw new SnapshotError('', `expected exactly one YAML document, found ${docs.length}`);
   }
   const doc = docs[0]!;
   const error = doc.errors[0];
-  if (error !== undefined) throw new SnapshotError('', `YAML error ${error.code}: ${firstLine(error.message)}`);
+  if (error !== undefined) throw new SnapshotError('', `YAML error ${error.code}${walk.at({ range: error.pos })}: ${firstLine(error.message)}`);
   const warning = doc.warnings[0];
   if (warning !== undefined) {
-    throw new SnapshotError('', `YAML warning treated as error ${warning.code}: ${firstLine(warning.message)}`);
+    throw new SnapshotError('', `YAML warning treated as error ${warning.code}${walk.at({ range: warning.pos })}: ${firstLine(warning.message)}`);
   }
   if (doc.directives?.yaml.explicit) throw new SnapshotError('', 'YAML directives (%YAML) are not allowed');
   if (doc.directives && Object.keys(doc.directives.tags).some((h) => h !== '!!')) {
     throw new SnapshotError('', 'YAML %TAG directives are not allowed');
   }
   if (!isMap(doc.contents)) throw new SnapshotError('', 'the document root must be a mapping');
-  walk(doc.contents, '', 0);
+  walk.node(doc.contents, '', []);
 
   let js: unknown;
   try {

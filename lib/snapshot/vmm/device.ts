@@ -35,6 +35,57 @@ export interface VgicHandle {
   readonly profile: string;
 }
 
+/** A device-attribute call's result must be 0 or -errno; anything else is the caller's bug. */
+function checkedRet(r: unknown, what: string): number {
+  if (typeof r !== 'number' || !Number.isInteger(r) || r > 0) {
+    throw new TypeError(`the device io's ${what} returned ${typeof r === 'number' ? r : typeof r}, not 0 or -errno`);
+  }
+  return r;
+}
+
+const MAX_HANDLE_VCPUS = 512;
+
+/**
+ * A checked copy of an untrusted VgicHandle, read once: the model, the vCPU list (ids and
+ * MPIDRs as integers), the profile name, and an io whose results are checked to be 0 or -errno.
+ * Throws (a TypeError, or whatever a hostile object's traps throw) if the handle is unusable;
+ * the engine's entry points turn that into a refusal.
+ */
+export function readHandle(vm: VgicHandle): VgicHandle {
+  const model: unknown = vm.model;
+  if (model !== 'v2' && model !== 'v3') throw new TypeError('the VM handle has no GIC model (v2 or v3)');
+  const io: unknown = vm.io;
+  if (io === null || typeof io !== 'object') throw new TypeError('the VM handle has no device io');
+  const get: unknown = (io as DeviceAttrIo).get;
+  const set: unknown = (io as DeviceAttrIo).set;
+  if (typeof get !== 'function' || typeof set !== 'function') throw new TypeError('the device io has no get/set');
+  const list: unknown = vm.vcpus;
+  if (!Array.isArray(list)) throw new TypeError('the VM handle has no vCPU list');
+  const n: unknown = list.length;
+  if (typeof n !== 'number' || !Number.isInteger(n) || n > MAX_HANDLE_VCPUS) throw new TypeError('the VM handle has a bad vCPU list');
+  const vcpus: VcpuRef[] = [];
+  for (let i = 0; i < n; i++) {
+    const v: unknown = list[i];
+    const id: unknown = (v as VcpuRef | null)?.id;
+    const mpidr: unknown = (v as VcpuRef | null)?.mpidr;
+    if (!Number.isInteger(id) || !Number.isInteger(mpidr)) throw new TypeError(`vCPU ${i} of the VM handle has no integer id and MPIDR`);
+    vcpus.push({ id: id as number, mpidr: (mpidr as number) >>> 0 });
+  }
+  const profile: unknown = vm.profile;
+  if (typeof profile !== 'string') throw new TypeError('the VM handle has no profile name');
+  const g = get as DeviceAttrIo['get'];
+  const s = set as DeviceAttrIo['set'];
+  return {
+    model,
+    vcpus,
+    profile,
+    io: {
+      get: (group, attr, buf) => checkedRet(g.call(io, group, attr, buf), 'get'),
+      set: (group, attr, buf) => checkedRet(s.call(io, group, attr, buf), 'set'),
+    },
+  };
+}
+
 /** The device-attribute ioctls of `fd`, through lib/host. */
 export function kvmDeviceIo(fd: number): DeviceAttrIo {
   return {

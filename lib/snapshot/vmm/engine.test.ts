@@ -4,8 +4,20 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import t from 'tap';
-import { EBUSY, type VmOptions } from '../../host/index.ts';
+import {
+  EBUSY,
+  GICD_CTLR,
+  GICD_ICENABLER,
+  GICD_ISENABLER,
+  KVM_DEV_ARM_VGIC_GRP_DIST_REGS,
+  KVM_DEV_ARM_VGIC_GRP_REDIST_REGS,
+  type VmOptions,
+  __kvmDeviceAttrSet,
+  u32,
+} from '../../host/index.ts';
+import { SGI_BASE } from './types.ts';
 import { parseSnapshotYaml, stringifySnapshot } from '../yaml-io.ts';
+import { captureVgicState } from './backup.ts';
 import type { VgicHandle } from './device.ts';
 import { failureSummary } from './failure.ts';
 import { type VmmMachine, createVmmMachine } from './machine.ts';
@@ -23,16 +35,30 @@ function save(h: VgicHandle, vmm: VmmStyle, policy: IidrPolicy = 'none'): VgicSn
   return s.snapshot;
 }
 
+/** Everything a restore can change, as text. */
+function capture(h: VgicHandle): string {
+  const s = captureVgicState(h);
+  if (!s.ok) throw new Error(s.failure.message);
+  return stringifySnapshot(s.snapshot);
+}
+
 /** A deep, mutable copy through the file format. */
 const copy = (s: VgicSnapshot): VgicSnapshot => parseSnapshotYaml(stringifySnapshot(s));
 
 t.test('a failed KVM_SET_DEVICE_ATTR ends the restore where the VMM would, with register and errno', (t) => {
   for (const [vmm, reaction, words] of [['qemu', 'abort', 'QEMU aborts (error_abort)'], ['firecracker', 'error', 'Firecracker returns the error']] as const) {
-    const snap = save(machine(vmm, 'v3').handle, vmm);
+    // A source whose first restored registers differ from a fresh destination's.
+    const src = machine(vmm, 'v3');
+    const set = (group: number, attr: number | bigint, v: number): void => void t.equal(__kvmDeviceAttrSet(src.gicFd, group, attr, u32(v)), 0);
+    set(KVM_DEV_ARM_VGIC_GRP_DIST_REGS, GICD_CTLR, 0x12);
+    set(KVM_DEV_ARM_VGIC_GRP_DIST_REGS, GICD_ISENABLER + 4, 0x0000ff00);
+    set(KVM_DEV_ARM_VGIC_GRP_REDIST_REGS, SGI_BASE + GICD_ICENABLER, 0x0000000f);
+    const snap = save(src.handle, vmm);
     const dst = machine(vmm, 'v3');
+    const before = capture(dst.handle);
     let sets = 0;
     const { handle, io } = recorded(dst.handle, (a) => (a.dir === 'set' && ++sets === 10 ? -EBUSY : 0));
-    const r = restoreVgic(handle, vmm, snap);
+    const r = restoreVgic(handle, vmm, snap, io.restoreOptions);
     t.notOk(r.ok, `${vmm}: restore reports failure`);
     if (r.ok) continue;
     t.equal(r.failure.phase, 'restore');
@@ -40,9 +66,12 @@ t.test('a failed KVM_SET_DEVICE_ATTR ends the restore where the VMM would, with 
     t.equal(r.failure.code, EBUSY);
     t.equal(r.failure.reaction, reaction);
     t.equal(r.writes, 9, `${vmm}: the 9 writes before the failure happened`);
-    t.equal(io.log.at(-1)!.ret, -EBUSY, 'the failing access was the last one');
-    t.match(r.failure.message, new RegExp(`KVM_SET_DEVICE_ATTR .* failed: EBUSY \\(Device or resource busy\\); ${words.replace(/[()]/g, '\\$&')}`));
+    t.equal(io.inPhase('restore').at(-1)!.ret, -EBUSY, 'the failing access was the last one of the restore');
+    t.match(r.failure.message, new RegExp(`KVM_SET_DEVICE_ATTR .* failed: EBUSY \\(Device or resource busy\\); ${words.replace(/[()]/g, '\\$&')}; rolled back: the destination is as it was \\(\\d+ writes\\)$`));
     t.match(r.failure.step, /^(GIC[DR]_|LEVEL_INFO|ICC_)/, `${vmm}: the step names a register (${r.failure.step})`);
+    t.ok(r.rollback?.unchanged, `${vmm}: rolled back`);
+    t.ok((r.rollback?.writes ?? 0) > 0, `${vmm}: the rollback wrote the changed registers back`);
+    t.equal(capture(dst.handle), before, `${vmm}: every register a restore can change reads as before`);
   }
   t.end();
 });
@@ -65,23 +94,41 @@ t.test('KVM refuses the saved GICD_IIDR: the QEMU-style restore stops at its fir
 t.test('ICC_CTLR_EL1 from a host with more priority bits is EINVAL (vgic-sys-reg-v3.c set_gic_ctlr)', (t) => {
   const snap = save(machine('qemu', 'v3', 'series-p3', { vmOptions: { priBits: 7 } }).handle, 'qemu');
   t.ok('ICC_AP0R3_EL1' in snap.cpuInterfaces['0']!, '7 priority bits: QEMU saves AP0R3..0');
-  const r = restoreVgic(machine('qemu', 'v3').handle, 'qemu', snap);
+  const dst = machine('qemu', 'v3');
+  const before = capture(dst.handle);
+  const { handle, io } = recorded(dst.handle);
+  const r = restoreVgic(handle, 'qemu', snap);
   t.notOk(r.ok);
-  if (!r.ok) t.equal(failureSummary(r.failure), 'ICC_CTLR_EL1 (vCPU 0): EINVAL');
+  if (!r.ok) {
+    // Found before the first write (preflight.ts): KVM would refuse it after ~270 writes, and its
+    // refusal would lower nothing here (PRIbits 7 > 5 is the first check) -- but see the SEIS case.
+    t.equal(failureSummary(r.failure), "ICC_CTLR_EL1 (vCPU 0): PRIbits 7 above the destination's 5: KVM refuses it (set_gic_ctlr: EINVAL)");
+    t.equal(r.failure.reaction, 'refused');
+    t.equal(r.writes, 0);
+  }
+  t.equal(io.sets(), 0, 'nothing written');
+  t.equal(capture(dst.handle), before);
   t.end();
 });
 
 t.test('Firecracker refuses an AP pattern the destination does not have (GicError::InvalidVgicSysRegState)', (t) => {
   const snap = copy(save(machine('firecracker', 'v3').handle, 'firecracker')) as VgicSnapshotV3;
   delete snap.cpuInterfaces['1']!.ICC_AP1R0_EL1;
-  const r = restoreVgic(machine('firecracker', 'v3').handle, 'firecracker', snap);
+  const dst = machine('firecracker', 'v3');
+  const before = capture(dst.handle);
+  const { handle, io } = recorded(dst.handle);
+  const r = restoreVgic(handle, 'firecracker', snap);
   t.notOk(r.ok);
   if (!r.ok) {
     t.equal(r.failure.step, 'ICC_AP1R0_EL1 (vCPU 1)');
     t.match(r.failure.detail, /^InvalidVgicSysRegState: absent in the snapshot, available with 5 priority bits/);
-    t.equal(r.failure.reaction, 'error');
-    t.ok(r.writes > 0, 'Firecracker has already restored the distributor and vCPU 0 by then');
+    // Firecracker itself finds it after restoring the distributor and vCPU 0; the preflight
+    // finds it before the first write.
+    t.equal(r.failure.reaction, 'refused');
+    t.equal(r.writes, 0);
   }
+  t.equal(io.sets(), 0, 'nothing written');
+  t.equal(capture(dst.handle), before);
   t.end();
 });
 

@@ -9,9 +9,12 @@ import type { SequenceName } from './types.ts';
 export type FailurePhase = 'validate' | 'save' | 'restore';
 export type FailureReaction = 'abort' | 'error' | 'refused';
 
+/** 'unknown': the arguments were refused before a sequence could be chosen. */
+export type FailureSequence = SequenceName | 'unknown';
+
 export interface VmmFailure {
   readonly phase: FailurePhase;
-  readonly sequence: SequenceName;
+  readonly sequence: FailureSequence;
   /** The register or step, e.g. "GICD_IIDR", "GICR_ISENABLER0 (vCPU 1)", "GICD_TYPER check". */
   readonly step: string;
   /** What went wrong, short: the errno name, or the failed check's condition. */
@@ -42,7 +45,7 @@ export class VmmAbort extends Error {
 /** A failed device-attribute ioctl. */
 export function ioctlFailure(
   phase: FailurePhase,
-  sequence: SequenceName,
+  sequence: FailureSequence,
   reaction: FailureReaction,
   step: string,
   write: boolean,
@@ -60,7 +63,7 @@ export function ioctlFailure(
 }
 
 /** A check the VMM makes (or the harness makes before restoring) that did not hold. */
-export function checkFailure(phase: FailurePhase, sequence: SequenceName, reaction: FailureReaction, step: string, detail: string): VmmFailure {
+export function checkFailure(phase: FailurePhase, sequence: FailureSequence, reaction: FailureReaction, step: string, detail: string): VmmFailure {
   return { phase, sequence, step, detail, reaction, message: `${sequence} ${phase}: ${step}: ${detail}; ${REACTION[reaction]}` };
 }
 

@@ -30,6 +30,7 @@ import {
   type VmOptions,
   kvmCreateDevice,
   kvmDeviceAttrSet,
+  kvmVmFree,
   resolveProfile,
   u32,
   u64,
@@ -70,6 +71,11 @@ export interface VmmMachine {
   readonly layout: GicLayout;
   /** What the save/restore engine needs. */
   readonly handle: VgicHandle;
+  /**
+   * Free the VM (kvm_vm_free): its device fds are closed, later use of them is EBADF, and
+   * nothing process-wide keeps the VM reachable any more. Idempotent.
+   */
+  dispose(): void;
 }
 
 /** hw/arm/virt.c: NUM_IRQS 256, "num-irq" = NUM_IRQS + 32. */
@@ -155,6 +161,15 @@ export function createVmmMachine(spec: MachineSpec): VmmMachine {
   const profile = resolveProfile(spec.profile).name;
   const nrIrqs = spec.nrIrqs ?? recipe.defaultNrIrqs;
   const vm = vmCreateBarebones({ ...spec.vmOptions, profile });
+  try {
+    return build(spec, recipe, profile, nrIrqs, vm);
+  } catch (e) {
+    kvmVmFree(vm); // a VMM that fails to start releases what it created
+    throw e;
+  }
+}
+
+function build(spec: MachineSpec, recipe: Recipe, profile: string, nrIrqs: number, vm: KvmVm): VmmMachine {
   const vcpus: KvmVcpu[] = [];
   for (let i = 0; i < spec.nrVcpus; i++) vcpus.push(vmVcpuAdd(vm, i, spec.guestCode ?? null));
   const gicFd = kvmCreateDevice(vm, recipe.deviceType);
@@ -180,5 +195,5 @@ export function createVmmMachine(spec: MachineSpec): VmmMachine {
     vcpus: vcpus.map((v) => ({ id: v.id, mpidr: v.mpidr })),
     profile,
   };
-  return { spec, vm, vcpus, gicFd, nrIrqs, layout: recipe.layout(spec.nrVcpus), handle };
+  return { spec, vm, vcpus, gicFd, nrIrqs, layout: recipe.layout(spec.nrVcpus), handle, dispose: () => kvmVmFree(vm) };
 }

@@ -13,15 +13,17 @@ import {
   ICC_CTLR_EL1,
 } from '../../host/index.ts';
 import {
+  IIDR_POLICIES,
   type IidrPolicy,
   type RegisterMap,
   type RegisterSection,
   SNAPSHOT_VERSION,
   type VgicSnapshot,
   type VmmStyle,
+  describeThrown,
 } from '../schema.ts';
 import { firecrackerApOrder, qemuApOrder } from './ap.ts';
-import type { VcpuRef, VgicHandle } from './device.ts';
+import { type VcpuRef, type VgicHandle, readHandle } from './device.ts';
 import { VmmAbort, type VmmFailure, checkFailure, ioctlFailure } from './failure.ts';
 import { SequenceRun, hex32, hex64, hex64Halves, readNrIrqs, wordIndex, wordIntids } from './run.ts';
 import { sequenceFor } from './sequences.ts';
@@ -188,28 +190,45 @@ class Saver {
 }
 
 /**
- * Save the vGIC of `vm` with a VMM's sequence. Never throws for KVM errors: a failed access
- * ends the save and is returned as the VMM would report it.
+ * Save the vGIC of `vm` with a VMM's sequence. Never throws: a failed access ends the save and is
+ * returned as the VMM would report it; unusable arguments (hostile objects included) and a device
+ * io that throws are refused the same way.
  */
 export function saveVgic(vm: VgicHandle, vmm: VmmStyle | VmmSequence, opts: SaveOptions = {}): SaveResult {
-  const seq = typeof vmm === 'string' ? sequenceFor(vmm, vm.model) : vmm;
-  const policy = opts.iidrPolicy ?? 'none';
-  if (seq.model !== vm.model) {
-    return { ok: false, failure: checkFailure('save', seq.name, 'refused', 'GIC model', `the VM has a GIC${vm.model}, the sequence is for ${seq.model}`) };
-  }
-  const nr = readNrIrqs(vm);
-  if (typeof nr !== 'number') {
-    return { ok: false, failure: ioctlFailure('save', seq.name, seq.onError, 'NR_IRQS', false, KVM_DEV_ARM_VGIC_GRP_NR_IRQS, 0n, nr.ret) };
-  }
-  const run = new SequenceRun(seq, vm, 'save', nr);
-  const saver = new Saver(run, policy);
+  let h: VgicHandle;
+  let seq: VmmSequence;
+  let policy: IidrPolicy;
   try {
+    h = readHandle(vm);
+    seq = typeof vmm === 'string' ? sequenceFor(vmm, h.model) : vmm;
+    if (typeof seq?.name !== 'string' || !Array.isArray(seq.save)) throw new TypeError('not a VMM sequence');
+    const p: unknown = opts?.iidrPolicy ?? 'none';
+    if (typeof p !== 'string' || !(IIDR_POLICIES as readonly string[]).includes(p)) throw new TypeError(`unknown IIDR policy ${typeof p === 'string' ? JSON.stringify(p) : typeof p}`);
+    policy = p as IidrPolicy;
+  } catch (e) {
+    return { ok: false, failure: checkFailure('save', 'unknown', 'refused', 'arguments', `the VM handle, VMM or options could not be used (${describeThrown(e)})`) };
+  }
+  return saveWith(h, seq, policy);
+}
+
+/** saveVgic with a checked handle (readHandle) and a known sequence and policy. */
+export function saveWith(h: VgicHandle, seq: VmmSequence, policy: IidrPolicy): SaveResult {
+  if (seq.model !== h.model) {
+    return { ok: false, failure: checkFailure('save', seq.name, 'refused', 'GIC model', `the VM has a GIC${h.model}, the sequence is for ${seq.model}`) };
+  }
+  try {
+    const nr = readNrIrqs(h);
+    if (typeof nr !== 'number') {
+      return { ok: false, failure: ioctlFailure('save', seq.name, seq.onError, 'NR_IRQS', false, KVM_DEV_ARM_VGIC_GRP_NR_IRQS, 0n, nr.ret) };
+    }
+    const run = new SequenceRun(seq, h, 'save', nr);
+    const saver = new Saver(run, policy);
     saver.steps(seq.save, null);
+    return { ok: true, snapshot: assemble(seq, h, nr, policy, saver.out) };
   } catch (e) {
     if (e instanceof VmmAbort) return { ok: false, failure: e.failure };
-    throw e;
+    return { ok: false, failure: checkFailure('save', seq.name, seq.onError, 'save', `the save stopped: ${describeThrown(e)}`) };
   }
-  return { ok: true, snapshot: assemble(seq, vm, nr, policy, saver.out) };
 }
 
 function assemble(seq: VmmSequence, vm: VgicHandle, nrIrqs: number, iidrPolicy: IidrPolicy, b: SnapshotBuilder): VgicSnapshot {

@@ -34,6 +34,8 @@ export interface Recorded {
   /** Value written, or read back. */
   readonly value: bigint | null;
   readonly ret: number;
+  /** The restore phase the access was made in (set through `restoreOptions`), if any. */
+  readonly phase?: string;
 }
 
 export function show(r: Recorded): string {
@@ -47,13 +49,18 @@ export function show(r: Recorded): string {
 export interface RecordingIo extends DeviceAttrIo {
   readonly log: Recorded[];
   sets(): number;
+  /** Pass to restoreVgic so that each access records its phase. */
+  readonly restoreOptions: { onPhase(phase: string): void };
+  /** The accesses of one phase ('restore': the VMM's own restore list). */
+  inPhase(phase: string): Recorded[];
 }
 
 /** Wrap `inner`; `fail(r, index)` may return -errno to make that access fail (not forwarded). */
 export function recordingIo(inner: DeviceAttrIo, fail?: (r: Omit<Recorded, 'ret' | 'value'>, index: number) => number): RecordingIo {
   const log: Recorded[] = [];
+  let phase: string | undefined;
   const access = (dir: 'get' | 'set', group: number, attr: bigint, buf: UserBuf | null): number => {
-    const base = { dir, group, upper: Number(attr >> 32n), offset: Number(attr & 0xffffffffn) };
+    const base = { dir, group, upper: Number(attr >> 32n), offset: Number(attr & 0xffffffffn), ...(phase !== undefined ? { phase } : {}) };
     const forced = fail?.(base, log.length) ?? 0;
     const ret = forced < 0 ? forced : dir === 'get' ? inner.get(group, attr, buf) : inner.set(group, attr, buf);
     log.push({ ...base, value: buf ? buf.get() : null, ret });
@@ -64,6 +71,12 @@ export function recordingIo(inner: DeviceAttrIo, fail?: (r: Omit<Recorded, 'ret'
     get: (g, a, b) => access('get', g, a, b),
     set: (g, a, b) => access('set', g, a, b),
     sets: () => log.filter((r) => r.dir === 'set').length,
+    restoreOptions: {
+      onPhase(p: string) {
+        phase = p;
+      },
+    },
+    inPhase: (p) => log.filter((r) => r.phase === p),
   };
 }
 

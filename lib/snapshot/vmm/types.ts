@@ -33,8 +33,17 @@ export type Target = 'dist' | 'vcpu' | 'vcpu0' | 'fc-v2-cpu';
  * - saved-or-zero: saved if present, else 0 (QEMU's vmstate always holds the LPI bases)
  * - { savedAs }:   the value saved under another register base in the same section (QEMU's GICv2
  *                  put writes the saved GICD_CPENDSGIR source bytes to GICD_SPENDSGIR)
+ * - { undo, of }:  rollback only (backup.ts): for a set/clear register pair, the bits of the saved
+ *                  register `of` to set again (saved and not set now) or to clear (set now and not
+ *                  saved), so that bits the failed restore did not change are not touched
  */
-export type WriteValue = 'saved' | 'ones' | 'zero' | 'saved-or-zero' | { readonly savedAs: string };
+export type WriteValue =
+  | 'saved'
+  | 'ones'
+  | 'zero'
+  | 'saved-or-zero'
+  | { readonly savedAs: string }
+  | { readonly undo: 'set' | 'clear'; readonly of: string };
 
 /** One register; width 64 on DIST/REDIST is two 32-bit accesses (lo at offset, then hi at +4). */
 export interface RegStep {
@@ -181,7 +190,7 @@ export type Step =
   | CtrlStep
   | IidrStep;
 
-export type SequenceName = 'qemu-v3' | 'qemu-v2' | 'firecracker-v3' | 'firecracker-v2';
+export type SequenceName = 'qemu-v3' | 'qemu-v2' | 'firecracker-v3' | 'firecracker-v2' | 'backup-v3' | 'backup-v2';
 
 export interface VmmSequence {
   readonly name: SequenceName;
