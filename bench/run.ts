@@ -11,7 +11,7 @@ import { performance } from 'node:perf_hooks';
 import { sgisBetweenVcpus, spisInjectedByHost, spisPendedByGuest } from './irq.bench.ts';
 import { coroutineRun, directRun } from './mmio.bench.ts';
 import { benchSnapshot } from './snapshot.bench.ts';
-import { type Gate, type Spread, fmtSpread, gate, interleave, machineLoad, median, spread } from './stats.ts';
+import { type Gate, type Spread, fmtSpread, gate, interleave, machineLoad, median, round, spread } from './stats.ts';
 
 /** Rounds; BENCH_RUNS overrides (at least 3). */
 const RUNS = Math.max(3, Number(process.env.BENCH_RUNS) || 7);
@@ -88,6 +88,10 @@ export async function runBenchmarks(): Promise<number> {
     { name: '  restore alone', spread: spread(snap.restoreMs, 'ms') },
     { name: '  YAML write + parse of the same snapshot (not in the total)', spread: spread(snap.yamlRoundTripMs, 'ms') },
   ];
+  const snapNotes = [
+    `  backup of the destination (captureVgicState, part of every restore): median ${snap.captureMedianMs} ms; restore / save ${snap.restoreOverSave}`,
+    `  parse of the largest valid snapshot (${snap.largestSnapshotBytes} bytes): median ${snap.largestParseMedianMs} ms`,
+  ];
 
   // Each gate is the median over the rounds of that round's ratio: both figures of a round ran
   // back to back, so they saw the same machine.
@@ -110,6 +114,7 @@ export async function runBenchmarks(): Promise<number> {
   console.log(`make bench: ${RUNS} rounds, load average ${loadBefore.loadavg.join(' ')} before, ${loadAfter.loadavg.join(' ')} after (${loadBefore.cpus} CPUs), Node ${process.version}`);
   console.log('\nAbsolute figures (median, spread over the rounds; printed, never gated):');
   for (const f of figures) console.log(`  ${f.name.padEnd(w)}  ${fmtSpread(f.spread)}`);
+  for (const n of snapNotes) console.log(n);
   console.log('\nRatios against the baseline measured in this process (gated):');
   for (const g of gates) {
     console.log(`  ${g.name.padEnd(42)} ${String(g.value).padStart(10)}  ${g.kind === 'min' ? '>=' : '<='} ${g.bound}  ${g.met ? 'OK' : 'MISSED'}  (${g.why})`);
@@ -122,12 +127,15 @@ export async function runBenchmarks(): Promise<number> {
     seconds: round((performance.now() - t0) / 1000),
     figures: figures.map((f) => ({ name: f.name, ...f.spread })),
     gates,
-    snapshot: { bytes: snap.snapshotBytes, deviceAttrWritesPerRestore: snap.deviceAttrWritesPerRestore },
+    snapshot: {
+      bytes: snap.snapshotBytes,
+      deviceAttrWritesPerRestore: snap.deviceAttrWritesPerRestore,
+      backupCaptureMedianMs: snap.captureMedianMs,
+      restoreOverSave: snap.restoreOverSave,
+      largestParseMedianMs: snap.largestParseMedianMs,
+      largestSnapshotBytes: snap.largestSnapshotBytes,
+    },
   };
   console.log(`\n${JSON.stringify(json, null, 2)}`);
   return gates.every((g) => g.met) ? 0 : 1;
-}
-
-function round(x: number): number {
-  return Number(x.toPrecision(3));
 }

@@ -17,6 +17,7 @@ import { captureVgicState } from '../lib/snapshot/vmm/backup.ts';
 import { largestSnapshot } from '../lib/snapshot/test-support.ts';
 import { saveVgic } from '../lib/snapshot/vmm/save.ts';
 import { parseSnapshotYaml, stringifySnapshot } from '../lib/snapshot/yaml-io.ts';
+import { median, round } from './stats.ts';
 
 const NR_IRQS = 992;
 const NR_VCPUS = 8;

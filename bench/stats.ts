@@ -63,3 +63,8 @@ export function fmtSpread(s: Spread): string {
 export function interleave(n: number, fns: ReadonlyArray<() => void>): void {
   for (let r = 0; r < n; r++) for (const f of fns) f();
 }
+
+/** Three significant digits, for printed figures and JSON. */
+export function round(x: number): number {
+  return Number(x.toPrecision(3));
+}
