@@ -5,7 +5,18 @@
 // UCALL_ABORT. The common case (a well-formed request from lib/guest) allocates nothing.
 
 import { sysregName } from '../vgic/cpuif-regs.ts';
-import { ACCESS_REQUEST, type GuestRequest, ReqKind, type Ucall } from './guest-abi.ts';
+import {
+  ACCESS_REQUEST,
+  type GuestRequest,
+  ReqKind,
+  UCALL_ABORT,
+  UCALL_DONE,
+  UCALL_NONE,
+  UCALL_PRINTF,
+  UCALL_SYNC,
+  UCALL_UNHANDLED,
+  type Ucall,
+} from './guest-abi.ts';
 import { describeValue } from './thrown.ts';
 
 /** A request as the vCPU took it: read once, checked, values converted to the access width. */
@@ -23,8 +34,16 @@ export function newTakenRequest(): TakenRequest {
   return { kind: ReqKind.Sync, addr: 0, len: 0, val: 0, sysreg: 0, ucall: null };
 }
 
-const PLAIN_YIELD =
-  'every access is `yield* g.<access>(...)`';
+const PLAIN_YIELD = 'every access is `yield* g.<access>(...)`';
+
+const UCALL_NAMES: Record<number, string> = {
+  [UCALL_NONE]: 'UCALL_NONE',
+  [UCALL_SYNC]: 'UCALL_SYNC',
+  [UCALL_ABORT]: 'UCALL_ABORT',
+  [UCALL_PRINTF]: 'UCALL_PRINTF',
+  [UCALL_DONE]: 'UCALL_DONE',
+  [UCALL_UNHANDLED]: 'UCALL_UNHANDLED',
+};
 
 /** An integer as the guest would read it in hex; anything else described. */
 function show(v: unknown): string {
@@ -82,8 +101,10 @@ export function describeAccess(r: GuestRequest): string {
       return `write of ${show(r.val)} to ${typeof r.sysreg === 'number' ? sysregName(r.sysreg) : describeValue(r.sysreg)}`;
     case ReqKind.Wfi:
       return 'WFI';
-    case ReqKind.Ucall:
-      return 'ucall';
+    case ReqKind.Ucall: {
+      const cmd = r.ucall?.cmd;
+      return cmd === UCALL_ABORT ? 'ucall UCALL_ABORT (a failed guest assertion)' : `ucall ${UCALL_NAMES[cmd ?? -1] ?? show(cmd)}`;
+    }
     case ReqKind.IrqMask:
       return r.val ? 'local_irq_disable()' : 'local_irq_enable()';
     default:

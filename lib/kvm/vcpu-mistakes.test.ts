@@ -101,6 +101,10 @@ function* ramWriteFraction(g: Guest): GuestProgram {
 function* ramWriteRawFraction(_g: Guest): GuestProgram {
   yield { kind: ReqKind.MmioWrite, addr: RAM, len: 8, val: 1.5, sysreg: 0, ucall: null }; // @ram-write-raw
 }
+function* getterThrows(_g: Guest): GuestProgram {
+  const req = { get kind(): ReqKind { throw 7; } };
+  yield req as unknown as GuestRequest; // @getter-throws
+}
 function* mmioAddrString(g: Guest): GuestProgram {
   yield* g.readl('0x8000000' as unknown as number); // @addr-string
 }
@@ -118,6 +122,7 @@ t.test('item 7: wrong guest shapes and malformed requests abort at the guest lin
     ['3-byte RAM read', { guest: ramRead3, message: /MMIO read of 3 bytes/, line: 'ram-read-3' }],
     ['non-integer RAM write', { guest: ramWriteFraction, message: /MMIO write of 1\.5: not an integer/, line: 'ram-write-fraction' }],
     ['non-integer raw 8-byte RAM write', { guest: ramWriteRawFraction, message: /MMIO write of 1\.5/, line: 'ram-write-raw' }],
+    ['a request whose getter throws', { guest: getterThrows, message: /guest threw 7 \(a number\), not an Error \(so it has no stack; the line is its last yield\)/, line: 'getter-throws' }],
     ['MMIO address given as a string', { guest: mmioAddrString, message: /MMIO address "0x8000000" \(a string\)/, line: 'addr-string' }],
   ];
   for (const [name, c] of cases) await t.test(name, async (t) => void expectAbort(t, c));
@@ -185,7 +190,7 @@ t.test('item 8: `yield` of an access (not `yield*`) aborts and says to use yield
     t.match(uc.buffer, /MMIO write of 0x7 to 0x40000000/, 'names the access that was not performed');
   });
   await t.test('const v = yield g.readl(addr)', async (t) => void expectAbort(t, { guest: yieldRead, message: /use `yield\*`.*MMIO read of 0x40000000/, line: 'yield-read' }));
-  await t.test('yield g.assert(false)', async (t) => void expectAbort(t, { guest: yieldAssert, message: /use `yield\*`/, line: 'yield-assert' }));
+  await t.test('yield g.assert(false)', async (t) => void expectAbort(t, { guest: yieldAssert, message: /use `yield\*` \(the ucall UCALL_ABORT \(a failed guest assertion\) was not performed\)/, line: 'yield-assert' }));
 });
 
 // --- item 9: throws without a stack, runaways, stuck WFI, falling off the end ----------------------

@@ -115,9 +115,9 @@ export class KvmVcpu {
     if (r) return r;
     const out = this.step(this.vm.accessBudget);
     if (out === 'preempted') {
-      this.abort(`guest did not exit within ${this.vm.accessBudget} accesses (runaway guest?)`, this.whereNow());
+      this.abort(`guest did not exit within ${this.vm.accessBudget} accesses (runaway guest?)`, this.guestLocation());
     } else if (out === 'blocked') {
-      this.abort('vCPU blocked in WFI with no interrupt pending: KVM_RUN would never return', this.whereNow());
+      this.abort('vCPU blocked in WFI with no interrupt pending: KVM_RUN would never return', this.guestLocation());
     }
     return 0;
   }
@@ -385,8 +385,12 @@ export class KvmVcpu {
     return generatorLocation(frame.program);
   }
 
-  /** Where the guest is now: its innermost frame that has started (the guest's last access). */
-  private whereNow(): SourceLocation | undefined {
+  /**
+   * Where the guest is now: the file:line of its innermost started frame (the last access it
+   * made), or undefined. For reports of a stopped vCPU (the thread scheduler's budget and
+   * deadlock failures); free until called.
+   */
+  guestLocation(): SourceLocation | undefined {
     for (let i = this.stack.length - 1; i >= 0; i--) {
       const f = this.stack[i]!;
       if (f.req !== undefined) return this.whereIs(f);
