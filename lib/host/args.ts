@@ -5,6 +5,7 @@
 // where an integer or a VM goes) is a port bug: a TestAssertionFailure naming the call, the
 // parameter and the value, which selftest() reports like a failed TEST_ASSERT at the port's line.
 
+import { types } from 'node:util';
 import { KvmVcpu } from '../kvm/vcpu.ts';
 import { KvmVm } from '../kvm/vm.ts';
 import { callerLocation } from '../kvm/location.ts';
@@ -74,9 +75,23 @@ export function vcpuArg(v: unknown, fn: string): KvmVcpu {
   return isInstance(v, KvmVcpu) ? v : badArg(fn, 'vcpu', v, 'a vCPU (vmVcpuAdd, vmCreateWith*)');
 }
 
-/** An object parameter (test globals, VM options). */
+/** An object parameter (test globals, VM options); a Proxy is refused (its traps run our reads). */
 export function objectArg<T extends object>(v: unknown, fn: string, param: string): T {
-  return (typeof v === 'object' && v !== null) || typeof v === 'function' ? (v as T) : badArg(fn, param, v, 'an object');
+  const ok = ((typeof v === 'object' && v !== null) || typeof v === 'function') && !types.isProxy(v);
+  return ok ? (v as T) : badArg(fn, param, v, 'a plain object');
+}
+
+/** Read an object parameter's properties once; a getter that throws is a bad argument too. */
+export function readProps<K extends string>(o: object, keys: readonly K[], fn: string, param: string): Partial<Record<K, unknown>> {
+  const out: Partial<Record<K, unknown>> = {};
+  for (const k of keys) {
+    try {
+      out[k] = (o as Record<K, unknown>)[k];
+    } catch (e) {
+      badArg(fn, `${param}.${k}`, e, 'a readable property (its getter threw)');
+    }
+  }
+  return out;
 }
 
 export function stringArg(v: unknown, fn: string, param: string): string {

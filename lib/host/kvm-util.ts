@@ -17,9 +17,9 @@ import { KVM_CREATE_DEVICE_TEST, KVM_DEV_TYPE_ARM_VGIC_V3 } from '../uapi/kvm.ts
 import type { UserBuf } from '../vgic/user-buf.ts';
 import { GUEST_PAGE_SIZE } from '../kvm/memory.ts';
 import { findProfile, PROFILES } from '../vgic/profiles.ts';
-import { badArg, cInt, cNumber, cU32, cU64, codeArg, objectArg, stringArg, vcpuArg, vmArg } from './args.ts';
+import { badArg, cInt, cNumber, cU32, cU64, codeArg, objectArg, readProps, stringArg, vcpuArg, vmArg } from './args.ts';
 import { kernelBuf } from './buffers.ts';
-import { setErrno, testAssert } from './test-util.ts';
+import { TestAssertionFailure, setErrno, testAssert } from './test-util.ts';
 
 export { KvmVm, KvmVcpu, type VmOptions };
 
@@ -61,7 +61,14 @@ const initialImage = new Map<string, unknown>();
 
 /** Register test globals; every new VM's guest copy starts from these values (like .data). */
 export function guestGlobals<T extends object>(globals: T): T {
-  for (const [k, v] of Object.entries(objectArg<T>(globals, 'guestGlobals', 'globals'))) initialImage.set(k, v);
+  let entries: Array<[string, unknown]>;
+  try {
+    entries = Object.entries(objectArg<T>(globals, 'guestGlobals', 'globals'));
+  } catch (e) {
+    if (e instanceof TestAssertionFailure) throw e;
+    return badArg('guestGlobals', 'globals', globals, 'an object whose properties can be read');
+  }
+  for (const [k, v] of entries) initialImage.set(k, v);
   return globals;
 }
 
@@ -104,7 +111,7 @@ export function vmCreateBarebones(opts: VmOptions = {}): KvmVm {
  */
 function vmOptions(opts: unknown, fn: string): VmOptions {
   if (opts === undefined || opts === null) return {};
-  const o = objectArg<Record<string, unknown>>(opts, fn, 'opts');
+  const o = readProps(objectArg(opts, fn, 'opts'), ['ipaBits', 'priBits', 'profile', 'gicv2Compat', 'directSgis', 'accessBudget'], fn, 'opts');
   const out: VmOptions = {};
   const ipaBits = o.ipaBits;
   if (ipaBits !== undefined) {
@@ -150,6 +157,7 @@ export function vmCreate(nrVcpus: number, opts: VmOptions = {}): KvmVm {
 let defaultVgicSetup: (vm: KvmVm, nrVcpus: number) => number = () => -1;
 /** lib/host/vgic.ts plugs in __vgic_v3_setup (kept apart to mirror lib/arm64/vgic.c). */
 export function setDefaultVgicSetup(fn: (vm: KvmVm, nrVcpus: number) => number): void {
+  if (typeof fn !== 'function') badArg('setDefaultVgicSetup', 'fn', fn, 'a function');
   defaultVgicSetup = fn;
 }
 function kvmSupportsVgicV3Host(): boolean {

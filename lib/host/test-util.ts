@@ -27,7 +27,12 @@ export class TestAssertionFailure extends Error {
   readonly guest: boolean;
   constructor(opts: { file?: string; line?: number; expr: string; detail: string; guest: boolean }) {
     // Total: built from whatever it is given (it is what every bad argument ends in).
-    const o = (typeof opts === 'object' && opts !== null ? opts : {}) as Partial<typeof opts>;
+    let o: Partial<typeof opts> = {};
+    try {
+      if (typeof opts === 'object' && opts !== null) o = { file: opts.file, line: opts.line, expr: opts.expr, detail: opts.detail, guest: opts.guest };
+    } catch {
+      // unreadable options (a revoked Proxy): an assertion with no detail
+    }
     opts = {
       ...(typeof o.file === 'string' ? { file: o.file, line: typeof o.line === 'number' ? o.line : 0 } : {}),
       expr: typeof o.expr === 'string' ? o.expr : '(unknown)',
@@ -54,8 +59,11 @@ export class TestAssertionFailure extends Error {
 
 /** TEST_REQUIRE / ksft_exit_skip: the rest of the test is skipped. */
 export class TestSkip extends Error {
-  constructor(readonly reason: string) {
-    super(reason);
+  readonly reason: string;
+  constructor(reason: string) {
+    const text = typeof reason === 'string' ? reason : formatPrintf('%s', [reason as PrintfArg]);
+    super(text);
+    this.reason = text;
     this.name = 'TestSkip';
   }
 }
@@ -68,7 +76,15 @@ export interface CaseRecorder {
 let recorder: CaseRecorder | null = null;
 export function setRecorder(r: CaseRecorder | null): void {
   const ok = r === null || (typeof r === 'object' && typeof r.comment === 'function' && typeof r.pass === 'function');
-  if (!ok) throw new TestAssertionFailure({ expr: 'setRecorder(r)', detail: `setRecorder(): r is ${describeValue(r)}, not a CaseRecorder or null`, guest: false });
+  if (!ok) {
+    const loc = callerLocation(new Error().stack);
+    throw new TestAssertionFailure({
+      ...(loc ? { file: loc.file, line: loc.line } : {}),
+      expr: loc?.text ?? 'setRecorder(r)',
+      detail: `setRecorder(): r is ${describeValue(r)}, not a CaseRecorder or null`,
+      guest: false,
+    });
+  }
   recorder = r;
 }
 

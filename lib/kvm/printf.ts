@@ -34,10 +34,20 @@ function text(v: unknown): string {
 
 export function formatPrintf(fmt: string, args: readonly PrintfArg[]): string {
   let i = 0;
-  const list: readonly unknown[] = Array.isArray(args) ? args : [];
+  let list: readonly unknown[] = [];
+  try {
+    if (Array.isArray(args)) list = args;
+  } catch {
+    // a revoked Proxy: no arguments
+  }
   return text(fmt).replace(SPEC, (_m, flags: string, width: string | undefined, prec: string | undefined, _len, conv: string) => {
     if (conv === '%') return '%';
-    const arg = list[i++] as PrintfArg;
+    let arg: PrintfArg;
+    try {
+      arg = list[i++] as PrintfArg;
+    } catch {
+      arg = '(unreadable)';
+    }
     let body: string;
     let prefix = '';
     if (typeof arg === 'number' && !Number.isFinite(arg) && conv !== 's' && conv !== 'c') return String(arg);

@@ -2,7 +2,7 @@
 // (a ucall, an unhandled MMIO, a guest fault), delivering interrupts at access boundaries.
 
 import { types } from 'node:util';
-import { EIO } from '../uapi/errno.ts';
+import { EIO, fail } from '../uapi/errno.ts';
 import { KVM_EXIT_MMIO, KVM_EXIT_UNKNOWN } from '../uapi/kvm.ts';
 import { irqSignalled, wfiWakeup } from '../vgic/cpuif.ts';
 import { guestSysregRead, guestSysregWrite } from '../vgic/guest-sysregs.ts';
@@ -37,7 +37,9 @@ export type StepOutcome = 'exit' | 'preempted' | 'blocked';
 
 /** calculate_mpidr(): Aff0 = id[3:0], Aff1 = id[11:4], Aff2 = id[19:12] (packed as in attrs). */
 export function vcpuMpidr(id: number): number {
-  return (id & 0xf) | (((id >>> 4) & 0xff) << 8) | (((id >>> 12) & 0xff) << 16);
+  // The vCPU id is a u32: a bigint converts as C would; a non-number is no vCPU id (EINVAL).
+  const n = typeof id === 'number' ? id : typeof id === 'bigint' ? Number(BigInt.asUintN(32, id)) : fail('EINVAL', `vcpuMpidr(): id ${describeValue(id)} is not a number`);
+  return (n & 0xf) | (((n >>> 4) & 0xff) << 8) | (((n >>> 12) & 0xff) << 16);
 }
 
 interface Frame {
