@@ -104,12 +104,13 @@ function levelInfoAttr(intid: number): bigint {
 /** _kvm_irq_set_level_info(): read-modify-write of one LEVEL_INFO word; 0 or -errno. */
 export function _kvmIrqSetLevelInfo(gicFd: number, intid: number, level: number | boolean): number {
   intid = cU32(intid, '_kvmIrqSetLevelInfo', 'intid');
+  const high = cInt(level, '_kvmIrqSetLevelInfo', 'level') !== 0;
   const attr = levelInfoAttr(intid);
   const v = u32();
   let r = __kvmDeviceAttrGet(gicFd, KVM_DEV_ARM_VGIC_GRP_LEVEL_INFO, attr, v);
   if (r) return r;
   const bit = 1 << (intid % 32);
-  v.value = cInt(level, '_kvmIrqSetLevelInfo', 'level') ? (v.value | bit) >>> 0 : (v.value & ~bit) >>> 0;
+  v.value = high ? (v.value | bit) >>> 0 : (v.value & ~bit) >>> 0;
   r = __kvmDeviceAttrSet(gicFd, KVM_DEV_ARM_VGIC_GRP_LEVEL_INFO, attr, v);
   return r;
 }

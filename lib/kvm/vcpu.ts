@@ -19,8 +19,9 @@ import {
   type Ucall,
   WhereProbe,
   isAccessRequest,
+  newRequest,
 } from './guest-abi.ts';
-import { newTakenRequest, takeRequest } from './guest-request.ts';
+import { takeRequest } from './guest-request.ts';
 import { type SourceLocation, callerLocation } from './location.ts';
 import { describeThrown, describeValue } from './thrown.ts';
 import type { KvmVm } from './vm.ts';
@@ -101,7 +102,7 @@ export class KvmVcpu {
   private finished = false;
   private seenEpoch = -1;
   /** The request being performed, as taken from the guest (reused: no allocation per access). */
-  private readonly taken = newTakenRequest();
+  private readonly taken = newRequest();
 
   constructor(vm: KvmVm, id: number, idx: number, vgic: VgicCpu) {
     this.vm = vm;
