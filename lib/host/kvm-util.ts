@@ -19,7 +19,7 @@ import { GUEST_PAGE_SIZE } from '../kvm/memory.ts';
 import { findProfile, PROFILES } from '../vgic/profiles.ts';
 import { badArg, cInt, cNumber, cU32, cU64, codeArg, objectArg, readProps, stringArg, vcpuArg, vmArg } from './args.ts';
 import { kernelBuf } from './buffers.ts';
-import { TestAssertionFailure, setErrno, testAssert } from './test-util.ts';
+import { setErrno, testAssert } from './test-util.ts';
 
 export { KvmVm, KvmVcpu, type VmOptions };
 
@@ -61,11 +61,11 @@ const initialImage = new Map<string, unknown>();
 
 /** Register test globals; every new VM's guest copy starts from these values (like .data). */
 export function guestGlobals<T extends object>(globals: T): T {
+  const g = objectArg<T>(globals, 'guestGlobals', 'globals');
   let entries: Array<[string, unknown]>;
   try {
-    entries = Object.entries(objectArg<T>(globals, 'guestGlobals', 'globals'));
-  } catch (e) {
-    if (e instanceof TestAssertionFailure) throw e;
+    entries = Object.entries(g);
+  } catch {
     return badArg('guestGlobals', 'globals', globals, 'an object whose properties can be read');
   }
   for (const [k, v] of entries) initialImage.set(k, v);

@@ -75,7 +75,12 @@ export interface CaseRecorder {
 }
 let recorder: CaseRecorder | null = null;
 export function setRecorder(r: CaseRecorder | null): void {
-  const ok = r === null || (typeof r === 'object' && typeof r.comment === 'function' && typeof r.pass === 'function');
+  let ok = r === null;
+  try {
+    ok ||= typeof r === 'object' && r !== null && typeof r.comment === 'function' && typeof r.pass === 'function';
+  } catch {
+    // a Proxy whose traps throw is no recorder
+  }
   if (!ok) {
     const loc = callerLocation(new Error().stack);
     throw new TestAssertionFailure({
