@@ -300,3 +300,44 @@ t.test('a second KVM_RUN after an abort', (t) => {
   t.match(getUcall(vcpu).buffer, /already finished/);
   t.end();
 });
+
+// --- anything at all, yielded or thrown -----------------------------------------------------------
+
+function revoked(): object {
+  const { proxy, revoke } = Proxy.revocable({}, {});
+  revoke();
+  return proxy;
+}
+const ANYTHING: ReadonlyArray<[string, () => unknown]> = [
+  ['undefined', () => undefined], ['null', () => null], ['true', () => true], ['NaN', () => Number.NaN], ['-0', () => -0],
+  ['2n ** 70n', () => 2n ** 70n], ["''", () => ''], ['a long string', () => 'x'.repeat(100_000)], ['a symbol', () => Symbol('s')],
+  ['a function', () => () => 1], ['a generator function', () => function* () {}], ['a generator object', () => (function* () {})()],
+  ['an array', () => [1, 2]], ['a Map', () => new Map()], ['a Promise', () => Promise.resolve(1)],
+  ['a Proxy with throwing traps', () => new Proxy({}, { get: () => { throw new Error('trap'); }, getPrototypeOf: () => { throw new Error('trap'); } })],
+  ['a revoked Proxy', revoked], ['an object with a throwing Symbol.toPrimitive', () => ({ [Symbol.toPrimitive]: () => { throw new Error('prim'); } })],
+  ['an Error subclass with a throwing name', () => Object.defineProperty(new TypeError('x'), 'name', { get: () => { throw new Error('name'); } })],
+  ['a request-shaped object with kind 99', () => ({ kind: 99, addr: 0, len: 4, val: 0, sysreg: 0, ucall: null })],
+  ['a request with a bigint address', () => ({ kind: ReqKind.MmioRead, addr: 5n, len: 4, val: 0, sysreg: 0, ucall: null })],
+  ['a ucall whose args are not an array', () => ({ kind: ReqKind.Ucall, addr: 0, len: 8, val: 0, sysreg: 0, ucall: { cmd: 4, args: 5, buffer: '' } })],
+  ['a sysreg read with a string encoding', () => ({ kind: ReqKind.SysregRead, addr: 0, len: 8, val: 0, sysreg: 'ICC_PMR_EL1', ucall: null })],
+];
+
+t.test('anything a guest yields or throws ends in UCALL_ABORT at a line of this file', (t) => {
+  for (const [name, make] of ANYTHING) {
+    for (const how of ['yield', 'throw'] as const) {
+      const guest = function* (g: Guest): GuestProgram {
+        yield* g.isb();
+        if (how === 'throw') throw make();
+        yield make() as GuestRequest;
+      };
+      const { vcpu } = vmCreateWithOneVcpu(guest);
+      let uc: Ucall | undefined;
+      t.doesNotThrow(() => {
+        vcpuRun(vcpu);
+        uc = getUcall(vcpu);
+      }, `${how} ${name}: KVM_RUN returns`);
+      t.ok(uc?.cmd === UCALL_ABORT && uc.file === FILE && typeof uc.line === 'number' && uc.buffer.length < 2000, `${how} ${name}: UCALL_ABORT at ${FILE}:${uc?.line} (${uc?.buffer.slice(0, 120)})`);
+    }
+  }
+  t.end();
+});
