@@ -1,8 +1,11 @@
 // What guest coroutines call: MMIO, system registers, WFI, interrupt masking and ucalls.
 // Each access is one request yielded to the vCPU (`yield* g.readl(addr)`), served by a reusable
-// iterator so an access costs no allocation (see bench/).
+// iterator so an access costs no allocation (see bench/). Values are passed on as the guest gave
+// them: the vCPU checks and converts every request in one place (lib/kvm/guest-request.ts), so a
+// mistake there is a guest abort at the guest's line, not a JS exception here.
 
 import {
+  ACCESS_REQUEST,
   type GuestReply,
   type GuestRequest,
   ReqKind,
@@ -12,7 +15,8 @@ import {
   UCALL_SYNC,
   type Ucall,
   type UcallValue,
-  newRequest,
+  WhereProbe,
+  newAccessRequest,
 } from '../kvm/guest-abi.ts';
 import { callerLocation } from '../kvm/location.ts';
 import { type PrintfArg, formatPrintf } from '../kvm/printf.ts';
@@ -22,7 +26,8 @@ export type Access<R> = Iterable<GuestRequest, R, GuestReply>;
 
 /** One in-flight access; reused for every access of the same Guest (only one is ever in flight). */
 class AccessIterator implements Iterator<GuestRequest, GuestReply, GuestReply>, Iterable<GuestRequest, GuestReply, GuestReply> {
-  readonly req: GuestRequest = newRequest();
+  readonly req: GuestRequest = newAccessRequest();
+  readonly [ACCESS_REQUEST] = this.req;
   private stage = 0;
   private readonly yielded: IteratorYieldResult<GuestRequest> = { done: false, value: this.req };
   private readonly returned: IteratorReturnResult<GuestReply> = { done: true, value: undefined };
@@ -45,6 +50,14 @@ class AccessIterator implements Iterator<GuestRequest, GuestReply, GuestReply>, 
     }
     this.returned.value = v;
     return this.returned;
+  }
+  /** Only the vCPU throws into a guest, to ask where it is (WhereProbe); the guest never sees it. */
+  throw(e?: unknown): IteratorResult<GuestRequest, GuestReply> {
+    if (e instanceof WhereProbe) {
+      e.capture();
+      return this.yielded;
+    }
+    throw e;
   }
 }
 
@@ -71,25 +84,25 @@ export class Guest {
     return this.it.arm(ReqKind.MmioRead, addr, 4, 0) as Access<number>;
   }
   writel(addr: number, val: number): Access<void> {
-    return this.it.arm(ReqKind.MmioWrite, addr, 4, val >>> 0) as Access<void>;
+    return this.it.arm(ReqKind.MmioWrite, addr, 4, val) as Access<void>;
   }
   readb(addr: number): Access<number> {
     return this.it.arm(ReqKind.MmioRead, addr, 1, 0) as Access<number>;
   }
   writeb(addr: number, val: number): Access<void> {
-    return this.it.arm(ReqKind.MmioWrite, addr, 1, val & 0xff) as Access<void>;
+    return this.it.arm(ReqKind.MmioWrite, addr, 1, val) as Access<void>;
   }
   readw(addr: number): Access<number> {
     return this.it.arm(ReqKind.MmioRead, addr, 2, 0) as Access<number>;
   }
   writew(addr: number, val: number): Access<void> {
-    return this.it.arm(ReqKind.MmioWrite, addr, 2, val & 0xffff) as Access<void>;
+    return this.it.arm(ReqKind.MmioWrite, addr, 2, val) as Access<void>;
   }
   readq(addr: number): Access<bigint> {
     return this.it.arm(ReqKind.MmioRead, addr, 8, 0) as Access<bigint>;
   }
   writeq(addr: number, val: bigint): Access<void> {
-    return this.it.arm(ReqKind.MmioWrite, addr, 8, BigInt.asUintN(64, val)) as Access<void>;
+    return this.it.arm(ReqKind.MmioWrite, addr, 8, val) as Access<void>;
   }
 
   // --- system registers ---------------------------------------------------------------------------
@@ -99,9 +112,7 @@ export class Guest {
     return a as Access<bigint>;
   }
   writeSysreg(encoding: number, val: number | bigint): Access<void> {
-    // A u32 value stays a number (no BigInt on the EOIR/DIR hot path); anything else is a u64 bigint.
-    const v = typeof val === 'number' && val >>> 0 === val ? val : BigInt.asUintN(64, BigInt(val));
-    const a = this.it.arm(ReqKind.SysregWrite, 0, 8, v);
+    const a = this.it.arm(ReqKind.SysregWrite, 0, 8, val);
     a.req.sysreg = encoding;
     return a as Access<void>;
   }

@@ -16,6 +16,9 @@ import { KvmError, errnoName, strerror } from '../uapi/errno.ts';
 import { KVM_CREATE_DEVICE_TEST, KVM_DEV_TYPE_ARM_VGIC_V3 } from '../uapi/kvm.ts';
 import type { UserBuf } from '../vgic/user-buf.ts';
 import { GUEST_PAGE_SIZE } from '../kvm/memory.ts';
+import { findProfile, PROFILES } from '../vgic/profiles.ts';
+import { badArg, cInt, cNumber, cU32, cU64, codeArg, objectArg, readProps, stringArg, vcpuArg, vmArg } from './args.ts';
+import { kernelBuf } from './buffers.ts';
 import { setErrno, testAssert } from './test-util.ts';
 
 export { KvmVm, KvmVcpu, type VmOptions };
@@ -58,23 +61,32 @@ const initialImage = new Map<string, unknown>();
 
 /** Register test globals; every new VM's guest copy starts from these values (like .data). */
 export function guestGlobals<T extends object>(globals: T): T {
-  for (const [k, v] of Object.entries(globals)) initialImage.set(k, v);
+  const g = objectArg<T>(globals, 'guestGlobals', 'globals');
+  let entries: Array<[string, unknown]>;
+  try {
+    entries = Object.entries(g);
+  } catch {
+    return badArg('guestGlobals', 'globals', globals, 'an object whose properties can be read');
+  }
+  for (const [k, v] of entries) initialImage.set(k, v);
   return globals;
 }
 
 /** sync_global_to_guest(vm, g) */
 export function syncGlobalToGuest<T extends object>(vm: KvmVm, globals: T, name: keyof T & string): void {
-  vm.guestGlobals.set(name, globals[name]);
+  vmArg(vm, 'syncGlobalToGuest').guestGlobals.set(stringArg(name, 'syncGlobalToGuest', 'name'), objectArg<T>(globals, 'syncGlobalToGuest', 'globals')[name]);
 }
 
 /** sync_global_from_guest(vm, g) */
 export function syncGlobalFromGuest<T extends object>(vm: KvmVm, globals: T, name: keyof T & string): void {
-  if (vm.guestGlobals.has(name)) globals[name] = vm.guestGlobals.get(name) as T[typeof name];
+  const image = vmArg(vm, 'syncGlobalFromGuest').guestGlobals;
+  objectArg<T>(globals, 'syncGlobalFromGuest', 'globals');
+  if (image.has(stringArg(name, 'syncGlobalFromGuest', 'name'))) globals[name] = image.get(name) as T[typeof name];
 }
 
 /** write_guest_global(vm, g, val) */
 export function writeGuestGlobal<T extends object, K extends keyof T & string>(vm: KvmVm, _g: T, name: K, v: T[K]): void {
-  vm.guestGlobals.set(name, v);
+  vmArg(vm, 'writeGuestGlobal').guestGlobals.set(stringArg(name, 'writeGuestGlobal', 'name'), v);
 }
 
 // --- VMs ------------------------------------------------------------------------------------------
@@ -88,14 +100,53 @@ export function testDisableDefaultVgic(): void {
 
 /** vm_create_barebones(): no vCPUs, no vGIC. */
 export function vmCreateBarebones(opts: VmOptions = {}): KvmVm {
-  const vm = new KvmVm(opts);
+  const vm = new KvmVm(vmOptions(opts, 'vmCreateBarebones'));
   for (const [k, v] of initialImage) vm.guestGlobals.set(k, v);
   return vm;
 }
 
+/**
+ * The VM options, checked: a wrong option is a port bug (TestAssertionFailure), never a JS error
+ * from deep inside the model. Only the known keys are copied, each read once.
+ */
+function vmOptions(opts: unknown, fn: string): VmOptions {
+  if (opts === undefined || opts === null) return {};
+  const o = readProps(objectArg(opts, fn, 'opts'), ['ipaBits', 'priBits', 'profile', 'gicv2Compat', 'directSgis', 'accessBudget'], fn, 'opts');
+  const out: VmOptions = {};
+  const ipaBits = o.ipaBits;
+  if (ipaBits !== undefined) {
+    // KVM_CREATE_VM's IPA size: kvm_init_stage2_mmu() accepts 32 bits up to the host's limit (52).
+    if (typeof ipaBits !== 'number' || !Number.isInteger(ipaBits) || ipaBits < 32 || ipaBits > 52) badArg(fn, 'opts.ipaBits', ipaBits, 'an integer from 32 to 52');
+    out.ipaBits = ipaBits;
+  }
+  const priBits = o.priBits;
+  if (priBits !== undefined) {
+    if (priBits !== 5 && priBits !== 6 && priBits !== 7) badArg(fn, 'opts.priBits', priBits, '5, 6 or 7');
+    out.priBits = priBits;
+  }
+  const profile = o.profile;
+  if (profile !== undefined) {
+    if (typeof profile !== 'string' || !findProfile(profile)) badArg(fn, 'opts.profile', profile, `a host-kernel profile (${PROFILES.map((p) => p.name).join(', ')})`);
+    out.profile = profile;
+  }
+  for (const key of ['gicv2Compat', 'directSgis'] as const) {
+    const v = o[key];
+    if (v === undefined) continue;
+    if (typeof v !== 'boolean') badArg(fn, `opts.${key}`, v, 'a boolean');
+    out[key] = v;
+  }
+  const budget = o.accessBudget;
+  if (budget !== undefined) {
+    if (typeof budget !== 'number' || !(budget >= 1) || !Number.isInteger(budget)) badArg(fn, 'opts.accessBudget', budget, 'a positive integer');
+    out.accessBudget = budget;
+  }
+  return out;
+}
+
 /** vm_create(n): plus the default 64-IRQ vGICv3 (not initialised), unless disabled. */
 export function vmCreate(nrVcpus: number, opts: VmOptions = {}): KvmVm {
-  const vm = vmCreateBarebones(opts);
+  nrVcpus = cU32(nrVcpus, 'vmCreate', 'nrVcpus');
+  const vm = vmCreateBarebones(vmOptions(opts, 'vmCreate'));
   if (!defaultVgicDisabled && kvmSupportsVgicV3Host()) {
     // kvm_arch_vm_post_create() -> __vgic_v3_setup(vm, nr_vcpus, 64)
     stateOf(vm).gicFd = defaultVgicSetup(vm, nrVcpus);
@@ -106,6 +157,7 @@ export function vmCreate(nrVcpus: number, opts: VmOptions = {}): KvmVm {
 let defaultVgicSetup: (vm: KvmVm, nrVcpus: number) => number = () => -1;
 /** lib/host/vgic.ts plugs in __vgic_v3_setup (kept apart to mirror lib/arm64/vgic.c). */
 export function setDefaultVgicSetup(fn: (vm: KvmVm, nrVcpus: number) => number): void {
+  if (typeof fn !== 'function') badArg('setDefaultVgicSetup', 'fn', fn, 'a function');
   defaultVgicSetup = fn;
 }
 function kvmSupportsVgicV3Host(): boolean {
@@ -114,12 +166,14 @@ function kvmSupportsVgicV3Host(): boolean {
 
 /** The default vGIC's fd (vm->arch.gic_fd), or -1. */
 export function vmGicFd(vm: KvmVm): number {
-  return stateOf(vm).gicFd;
+  return stateOf(vmArg(vm, 'vmGicFd')).gicFd;
 }
 
 /** vm_create_with_vcpus(n, code, vcpus) then kvm_arch_vm_finalize_vcpus() (CTRL_INIT). */
 export function vmCreateWithVcpus(n: number, guestCode: GuestCode | null, opts: VmOptions = {}): { vm: KvmVm; vcpus: KvmVcpu[] } {
-  const vm = vmCreate(n, opts);
+  n = cU32(n, 'vmCreateWithVcpus', 'nrVcpus');
+  codeArg(guestCode, 'vmCreateWithVcpus', 'guestCode');
+  const vm = vmCreate(n, vmOptions(opts, 'vmCreateWithVcpus'));
   const vcpus: KvmVcpu[] = [];
   for (let i = 0; i < n; i++) vcpus.push(vmVcpuAdd(vm, i, guestCode));
   const fd = stateOf(vm).gicFd;
@@ -135,9 +189,12 @@ export function vmCreateWithOneVcpu(guestCode: GuestCode | null, opts: VmOptions
 
 /** __vm_vcpu_add(): the vCPU, or -errno. */
 export function __vmVcpuAdd(vm: KvmVm, vcpuId: number, guestCode: GuestCode | null = null): KvmVcpu | number {
-  const r = vm.createVcpu(vcpuId);
+  vmArg(vm, '__vmVcpuAdd');
+  const code = codeArg<GuestCode>(guestCode, '__vmVcpuAdd', 'guestCode');
+  // KVM_CREATE_VCPU's id; a non-integer number is left for createVcpu() to refuse (EINVAL).
+  const r = vm.createVcpu(typeof vcpuId === 'bigint' ? cU32(vcpuId, '__vmVcpuAdd', 'vcpuId') : cNumber(vcpuId, '__vmVcpuAdd', 'vcpuId'));
   if (typeof r === 'number') return raw(r);
-  bindGuest(vm, r, guestCode);
+  bindGuest(vm, r, code);
   return r;
 }
 
@@ -165,6 +222,8 @@ function bindIrqHandler(vm: KvmVm, vcpu: KvmVcpu, handler: GuestCode): void {
 
 /** vcpu_arch_set_entry / vcpu code replacement (aarch64_vcpu_setup with new code). */
 export function vcpuSetGuestCode(vcpu: KvmVcpu, code: GuestCode): void {
+  vcpuArg(vcpu, 'vcpuSetGuestCode');
+  if (typeof code !== 'function') badArg('vcpuSetGuestCode', 'code', code, 'a guest function (function* (g) { ... })');
   const g = new Guest(vcpu.id, vcpu.vm.guestGlobals);
   vcpu.entry = () => code(g);
 }
@@ -172,14 +231,17 @@ export function vcpuSetGuestCode(vcpu: KvmVcpu, code: GuestCode): void {
 export const VECTOR_IRQ_CURRENT = 'irq-current';
 
 /** vm_install_exception_handler(vm, VECTOR_IRQ_CURRENT, handler) */
-export function vmInstallExceptionHandler(vm: KvmVm, _vector: typeof VECTOR_IRQ_CURRENT, handler: GuestCode): void {
+export function vmInstallExceptionHandler(vm: KvmVm, vector: typeof VECTOR_IRQ_CURRENT, handler: GuestCode): void {
+  vmArg(vm, 'vmInstallExceptionHandler');
+  if (vector !== VECTOR_IRQ_CURRENT) badArg('vmInstallExceptionHandler', 'vector', vector, `VECTOR_IRQ_CURRENT ('${VECTOR_IRQ_CURRENT}', the only vector modelled)`);
+  if (typeof handler !== 'function') badArg('vmInstallExceptionHandler', 'handler', handler, 'a guest function (function* (g) { ... })');
   stateOf(vm).irqHandler = handler;
   for (const v of vm.vcpus) bindIrqHandler(vm, v, handler);
 }
 
 /** kvm_vm_free(): closes the default vGIC fd, then every fd of the VM (KvmVm.free). */
 export function kvmVmFree(vm: KvmVm): void {
-  const s = stateOf(vm);
+  const s = stateOf(vmArg(vm, 'kvmVmFree'));
   if (s.gicFd >= 0) closeDevice(s.gicFd);
   s.gicFd = -1;
   vm.free();
@@ -189,23 +251,34 @@ export function kvmVmFree(vm: KvmVm): void {
 
 /** __vm_set_user_memory_region(vm, slot, flags, gpa, size): 0 or -errno. */
 export function __vmSetUserMemoryRegion(vm: KvmVm, slot: number, gpa: number, size: number): number {
-  return raw(vm.setUserMemoryRegion(slot, gpa, size));
+  const fn = '__vmSetUserMemoryRegion';
+  // Non-integers are left for the memslot code to refuse (EINVAL).
+  return raw(vmArg(vm, fn).setUserMemoryRegion(cNumber(slot, fn, 'slot'), cNumber(gpa, fn, 'gpa'), cNumber(size, fn, 'size')));
 }
 
 /** vm_userspace_mem_region_add(vm, src_type, gpa, slot, npages, flags): asserts. */
 export function vmUserspaceMemRegionAdd(vm: KvmVm, gpa: number, slot: number, npages: number): void {
-  check(vm.setUserMemoryRegion(slot, gpa, npages * GUEST_PAGE_SIZE), 'KVM_SET_USER_MEMORY_REGION');
+  const fn = 'vmUserspaceMemRegionAdd';
+  const size = cNumber(npages, fn, 'npages') * GUEST_PAGE_SIZE;
+  check(vmArg(vm, fn).setUserMemoryRegion(cNumber(slot, fn, 'slot'), cNumber(gpa, fn, 'gpa'), size), 'KVM_SET_USER_MEMORY_REGION');
 }
 
 /** What addr_gpa2hva() gives a C test: the bytes of guest RAM at a GPA (a copy). */
 export function gpaRead(vm: KvmVm, gpa: number, len: number): Uint8Array {
-  testAssert(vm.memory.isRam(gpa, len), 'No vm physical memory at 0x%lx', gpa);
+  vmArg(vm, 'gpaRead');
+  gpa = cNumber(gpa, 'gpaRead', 'gpa');
+  len = cNumber(len, 'gpaRead', 'len');
+  if (!Number.isSafeInteger(len) || len < 0) badArg('gpaRead', 'len', len, 'a byte count');
+  testAssert(Number.isSafeInteger(gpa) && vm.memory.isRam(gpa, len), 'No vm physical memory at 0x%lx', gpa);
   return vm.memory.readBytes(gpa, len);
 }
 
 /** Store bytes into guest RAM at a GPA. */
 export function gpaWrite(vm: KvmVm, gpa: number, data: Uint8Array): void {
-  testAssert(vm.memory.isRam(gpa, data.length), 'No vm physical memory at 0x%lx', gpa);
+  vmArg(vm, 'gpaWrite');
+  gpa = cNumber(gpa, 'gpaWrite', 'gpa');
+  if (!(data instanceof Uint8Array)) badArg('gpaWrite', 'data', data, 'a Uint8Array');
+  testAssert(Number.isSafeInteger(gpa) && vm.memory.isRam(gpa, data.length), 'No vm physical memory at 0x%lx', gpa);
   vm.memory.writeBytes(gpa, data);
 }
 
@@ -213,80 +286,99 @@ export function gpaWrite(vm: KvmVm, gpa: number, data: Uint8Array): void {
 
 /** __vcpu_run(): 0 or -errno (the first-run vGIC checks). */
 export function __vcpuRun(vcpu: KvmVcpu): number {
-  return raw(vcpu.run());
+  return raw(vcpuArg(vcpu, '__vcpuRun').run());
 }
 
 /** vcpu_run(): asserts KVM_RUN succeeded. */
 export function vcpuRun(vcpu: KvmVcpu): void {
-  check(vcpu.run(), 'KVM_RUN');
+  check(vcpuArg(vcpu, 'vcpuRun').run(), 'KVM_RUN');
 }
 
 /** get_ucall(vcpu, &uc): the ucall the last run exited with, or UCALL_NONE. */
 export function getUcall(vcpu: KvmVcpu): Ucall {
-  return vcpu.exit.ucall ?? { cmd: UCALL_NONE, args: [], buffer: '' };
+  return vcpuArg(vcpu, 'getUcall').exit.ucall ?? { cmd: UCALL_NONE, args: [], buffer: '' };
 }
 
 // --- devices -------------------------------------------------------------------------------------
 
 /** __kvm_create_device(): fd or -errno. */
 export function __kvmCreateDevice(vm: KvmVm, type: number): number {
-  return raw(vm.createDevice(type));
+  return raw(vmArg(vm, '__kvmCreateDevice').createDevice(cU32(type, '__kvmCreateDevice', 'type')));
 }
 
 /** kvm_create_device(): asserts. */
 export function kvmCreateDevice(vm: KvmVm, type: number): number {
-  return check(vm.createDevice(type), 'KVM_CREATE_DEVICE');
+  return check(vmArg(vm, 'kvmCreateDevice').createDevice(cU32(type, 'kvmCreateDevice', 'type')), 'KVM_CREATE_DEVICE');
 }
 
 /** __kvm_test_create_device(): 0 or -errno (KVM_CREATE_DEVICE_TEST). */
 export function __kvmTestCreateDevice(vm: KvmVm, type: number): number {
-  return raw(vm.createDevice(type, KVM_CREATE_DEVICE_TEST));
+  return raw(vmArg(vm, '__kvmTestCreateDevice').createDevice(cU32(type, '__kvmTestCreateDevice', 'type'), KVM_CREATE_DEVICE_TEST));
 }
 
 /**
- * The __u64 attr of struct kvm_device_attr (include/uapi/linux/kvm.h), as C's implicit
- * conversion to uint64_t gives it: integers wrap modulo 2^64, a fractional number is truncated
- * toward zero, and NaN/Infinity (undefined in C) become 0 rather than a JS RangeError.
+ * struct kvm_device_attr (include/uapi/linux/kvm.h) as a C caller fills it: `int fd`, `__u32
+ * group` and the `__u64 attr` take C's conversions (a fractional number truncates, integers wrap,
+ * NaN/Infinity, undefined in C, become 0), and the buffer is what the kernel can read through the
+ * `addr` pointer (kernelBuf(): anything unreadable is EFAULT where KVM touches it).
  */
-function toAttr(attr: number | bigint): bigint {
-  if (typeof attr === 'bigint') return BigInt.asUintN(64, attr);
-  return Number.isFinite(attr) ? BigInt.asUintN(64, BigInt(Math.trunc(attr))) : 0n;
+function attrIoctl(
+  fn: string,
+  op: typeof deviceGetAttr | typeof deviceSetAttr,
+  fd: unknown,
+  group: unknown,
+  attr: unknown,
+  buf: unknown,
+): number {
+  return op(cInt(fd, fn, 'fd'), cU32(group, fn, 'group'), cU64(attr, fn, 'attr'), kernelBuf(buf));
 }
 
 export function __kvmDeviceAttrGet(fd: number, group: number, attr: number | bigint, buf: UserBuf | null): number {
-  return raw(deviceGetAttr(fd, group, toAttr(attr), buf));
+  return raw(attrIoctl('__kvmDeviceAttrGet', deviceGetAttr, fd, group, attr, buf));
 }
 export function __kvmDeviceAttrSet(fd: number, group: number, attr: number | bigint, buf: UserBuf | null): number {
-  return raw(deviceSetAttr(fd, group, toAttr(attr), buf));
+  return raw(attrIoctl('__kvmDeviceAttrSet', deviceSetAttr, fd, group, attr, buf));
 }
 export function kvmDeviceAttrGet(fd: number, group: number, attr: number | bigint, buf: UserBuf | null): void {
-  check(deviceGetAttr(fd, group, toAttr(attr), buf), 'KVM_GET_DEVICE_ATTR');
+  check(attrIoctl('kvmDeviceAttrGet', deviceGetAttr, fd, group, attr, buf), 'KVM_GET_DEVICE_ATTR');
 }
 export function kvmDeviceAttrSet(fd: number, group: number, attr: number | bigint, buf: UserBuf | null): void {
-  check(deviceSetAttr(fd, group, toAttr(attr), buf), 'KVM_SET_DEVICE_ATTR');
+  check(attrIoctl('kvmDeviceAttrSet', deviceSetAttr, fd, group, attr, buf), 'KVM_SET_DEVICE_ATTR');
 }
 export function __kvmHasDeviceAttr(fd: number, group: number, attr: number | bigint): number {
-  return raw(deviceHasAttr(fd, group, toAttr(attr)));
+  const fn = '__kvmHasDeviceAttr';
+  return raw(deviceHasAttr(cInt(fd, fn, 'fd'), cU32(group, fn, 'group'), cU64(attr, fn, 'attr')));
 }
 export function kvmHasDeviceAttr(fd: number, group: number, attr: number | bigint): void {
-  check(deviceHasAttr(fd, group, toAttr(attr)), 'KVM_HAS_DEVICE_ATTR');
+  const fn = 'kvmHasDeviceAttr';
+  check(deviceHasAttr(cInt(fd, fn, 'fd'), cU32(group, fn, 'group'), cU64(attr, fn, 'attr')), 'KVM_HAS_DEVICE_ATTR');
 }
 
 /** close(fd) */
 export function close(fd: number): number {
-  return raw(closeDevice(fd));
+  return raw(closeDevice(cInt(fd, 'close', 'fd')));
+}
+
+/**
+ * KVM_IRQ_LINE with struct kvm_irq_level { __u32 irq; __u32 level; }, as _kvm_irq_line(vm, u32
+ * irq, int level) fills it: a bigint or fractional irq converts to the u32 the kernel decodes
+ * (kvm_vm_ioctl_irq_line answers EINVAL/ENXIO for what it does not accept), any non-zero level
+ * after C's conversion is high.
+ */
+function irqLine(fn: string, vm: unknown, irq: unknown, level: unknown): number {
+  return vmArg(vm, fn).irqLine(cU32(irq, fn, 'irq'), cInt(level, fn, 'level') !== 0);
 }
 
 /** KVM_IRQ_LINE: _kvm_irq_line() returns 0 or -errno. */
 export function _kvmIrqLine(vm: KvmVm, irq: number, level: number | boolean): number {
-  return raw(vm.irqLine(irq >>> 0, !!level));
+  return raw(irqLine('_kvmIrqLine', vm, irq, level));
 }
 export function kvmIrqLine(vm: KvmVm, irq: number, level: number | boolean): void {
-  check(vm.irqLine(irq >>> 0, !!level), 'KVM_IRQ_LINE');
+  check(irqLine('kvmIrqLine', vm, irq, level), 'KVM_IRQ_LINE');
 }
 
 /** kvm_supports_vgic_v3(): test-create on a barebones VM. */
 export function kvmSupportsVgicV3(opts: VmOptions = {}): boolean {
-  const vm = vmCreateBarebones(opts);
+  const vm = vmCreateBarebones(vmOptions(opts, 'kvmSupportsVgicV3'));
   return vm.createDevice(KVM_DEV_TYPE_ARM_VGIC_V3, KVM_CREATE_DEVICE_TEST) === 0;
 }

@@ -5,12 +5,14 @@
 import { UCALL_ABORT, UCALL_UNHANDLED, type Ucall } from '../kvm/guest-abi.ts';
 import { callerLocation } from '../kvm/location.ts';
 import { type PrintfArg, formatPrintf } from '../kvm/printf.ts';
+import { describeValue } from '../kvm/thrown.ts';
 import { strerror } from '../uapi/errno.ts';
 
 /** errno as libc would have it after the last failed ioctl made through lib/host. */
 let lastErrno = 0;
 export function setErrno(e: number): void {
-  lastErrno = Math.abs(e);
+  // errno is an int; anything else leaves it unchanged rather than poisoning later reports.
+  if (typeof e === 'number' && Number.isInteger(e)) lastErrno = Math.abs(e);
 }
 export function errno(): number {
   return lastErrno;
@@ -24,6 +26,19 @@ export class TestAssertionFailure extends Error {
   readonly detail: string;
   readonly guest: boolean;
   constructor(opts: { file?: string; line?: number; expr: string; detail: string; guest: boolean }) {
+    // Total: built from whatever it is given (it is what every bad argument ends in).
+    let o: Partial<typeof opts> = {};
+    try {
+      if (typeof opts === 'object' && opts !== null) o = { file: opts.file, line: opts.line, expr: opts.expr, detail: opts.detail, guest: opts.guest };
+    } catch {
+      // unreadable options (a revoked Proxy): an assertion with no detail
+    }
+    opts = {
+      ...(typeof o.file === 'string' ? { file: o.file, line: typeof o.line === 'number' ? o.line : 0 } : {}),
+      expr: typeof o.expr === 'string' ? o.expr : '(unknown)',
+      detail: typeof o.detail === 'string' ? o.detail : describeValue(o.detail),
+      guest: o.guest === true,
+    };
     const where = opts.file ? `${opts.file}:${opts.line}: ` : '';
     super(
       [
@@ -44,8 +59,11 @@ export class TestAssertionFailure extends Error {
 
 /** TEST_REQUIRE / ksft_exit_skip: the rest of the test is skipped. */
 export class TestSkip extends Error {
-  constructor(readonly reason: string) {
-    super(reason);
+  readonly reason: string;
+  constructor(reason: string) {
+    const text = typeof reason === 'string' ? reason : formatPrintf('%s', [reason as PrintfArg]);
+    super(text);
+    this.reason = text;
     this.name = 'TestSkip';
   }
 }
@@ -57,6 +75,21 @@ export interface CaseRecorder {
 }
 let recorder: CaseRecorder | null = null;
 export function setRecorder(r: CaseRecorder | null): void {
+  let ok = r === null;
+  try {
+    ok ||= typeof r === 'object' && r !== null && typeof r.comment === 'function' && typeof r.pass === 'function';
+  } catch {
+    // a Proxy whose traps throw is no recorder
+  }
+  if (!ok) {
+    const loc = callerLocation(new Error().stack);
+    throw new TestAssertionFailure({
+      ...(loc ? { file: loc.file, line: loc.line } : {}),
+      expr: loc?.text ?? 'setRecorder(r)',
+      detail: `setRecorder(): r is ${describeValue(r)}, not a CaseRecorder or null`,
+      guest: false,
+    });
+  }
   recorder = r;
 }
 
@@ -85,9 +118,13 @@ function checkName(stack: string | undefined, fmt: string, args: PrintfArg[]): s
 
 /** ASSERT_EQ(a, b) */
 export function assertEq(a: number | bigint, b: number | bigint, fmt = '', ...args: PrintfArg[]): void {
-  const same = BigInt(a) === BigInt(b);
-  const hex = (v: number | bigint): string => formatPrintf('%#lx', [BigInt.asUintN(64, BigInt(v))]);
+  const same = isIntegral(a) && isIntegral(b) ? BigInt(a) === BigInt(b) : Object.is(a, b);
+  const hex = (v: unknown): string => (isIntegral(v) ? formatPrintf('%#lx', [BigInt.asUintN(64, BigInt(v))]) : describeValue(v));
   testAssert(same, '%s', `${hex(a)} != ${hex(b)}${fmt ? ' ' + formatPrintf(fmt, args) : ''}`);
+}
+
+function isIntegral(v: unknown): v is number | bigint {
+  return typeof v === 'bigint' || (typeof v === 'number' && Number.isInteger(v));
 }
 
 /** TEST_FAIL(fmt, ...) */
@@ -103,7 +140,7 @@ export function testFail(fmt: string, ...args: PrintfArg[]): never {
 
 /** TEST_REQUIRE(cond): ksft_exit_skip("- Requirement not met: <what>"). */
 export function testRequire(cond: unknown, what: string): asserts cond {
-  if (!cond) throw new TestSkip(`- Requirement not met: ${what}`);
+  if (!cond) throw new TestSkip(`- Requirement not met: ${formatPrintf('%s', [what as PrintfArg])}`);
 }
 
 /** pr_info(fmt, ...) */
@@ -120,15 +157,29 @@ export function printSkip(fmt: string, ...args: PrintfArg[]): void {
 
 /** REPORT_GUEST_ASSERT(uc): the guest's expression, file:line and message. */
 export function reportGuestAssert(uc: Ucall): never {
+  const u = readUcall(uc);
+  if (!u) throw new TestAssertionFailure({ expr: 'REPORT_GUEST_ASSERT(uc)', detail: `reportGuestAssert(): uc is ${describeValue(uc)}, not a ucall (getUcall)`, guest: false });
   throw new TestAssertionFailure({
-    ...(uc.file ? { file: uc.file, line: uc.line ?? 0 } : {}),
-    expr: uc.expr ?? '(guest)',
-    detail: uc.buffer,
+    ...(typeof u.file === 'string' && u.file ? { file: u.file, line: typeof u.line === 'number' ? u.line : 0 } : {}),
+    expr: typeof u.expr === 'string' ? u.expr : '(guest)',
+    detail: typeof u.buffer === 'string' ? u.buffer : describeValue(u.buffer),
     guest: true,
   });
 }
 
+/** The fields of a ucall, read once; undefined for something that is not an object or cannot be read. */
+function readUcall(uc: unknown): Partial<Record<keyof Ucall, unknown>> | undefined {
+  if (typeof uc !== 'object' || uc === null) return undefined;
+  try {
+    const u = uc as Ucall;
+    return { cmd: u.cmd, buffer: u.buffer, expr: u.expr, file: u.file, line: u.line };
+  } catch {
+    return undefined;
+  }
+}
+
 /** True for the ucalls that mean the guest died. */
 export function isGuestFailure(uc: Ucall): boolean {
-  return uc.cmd === UCALL_ABORT || uc.cmd === UCALL_UNHANDLED;
+  const cmd = readUcall(uc)?.cmd;
+  return cmd === UCALL_ABORT || cmd === UCALL_UNHANDLED;
 }

@@ -56,3 +56,40 @@ export type GuestEntry = () => GuestProgram;
 export function newRequest(): GuestRequest {
   return { kind: ReqKind.Sync, addr: 0, len: 0, val: 0, sysreg: 0, ucall: null };
 }
+
+/** Requests owned by lib/guest's access iterators (one per Guest, reused for every access). */
+const accessRequests = new WeakSet<GuestRequest>();
+
+/** The request of one access iterator: a guest that yielded it is suspended inside `yield*`. */
+export function newAccessRequest(): GuestRequest {
+  const r = newRequest();
+  accessRequests.add(r);
+  return r;
+}
+
+/** True for a request that can only reach the vCPU through `yield*` of an access iterator. */
+export function isAccessRequest(r: unknown): boolean {
+  return typeof r === 'object' && r !== null && accessRequests.has(r as GuestRequest);
+}
+
+/** On an access iterator: the request it carries (so a mistaken plain `yield` can be named). */
+export const ACCESS_REQUEST: unique symbol = Symbol('vgic-harness access request');
+
+/**
+ * Where is a suspended guest? The vCPU throws a probe into the guest generator; while the guest
+ * is inside `yield* g.readl(...)` the generator forwards it to the access iterator (every
+ * generator frame of the guest is then on the JS stack), which records the stack and yields the
+ * same request again, so the guest never sees the probe. Costs nothing until asked.
+ */
+export class WhereProbe {
+  stack: string | undefined = undefined;
+  capture(): void {
+    const limit = Error.stackTraceLimit;
+    Error.stackTraceLimit = 64;
+    try {
+      this.stack = new Error('where').stack;
+    } finally {
+      Error.stackTraceLimit = limit;
+    }
+  }
+}

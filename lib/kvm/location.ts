@@ -32,6 +32,11 @@ function sourceLine(file: string, line: number): string {
   return (lines[line - 1] ?? '').trim();
 }
 
+/** The location of a source line (file as a path or file:// URL, 1-based line), relative to cwd. */
+export function locationAt(file: string, line: number): SourceLocation {
+  return { file: relativePath(file), line, text: sourceLine(file, line) };
+}
+
 /**
  * The first stack frame outside the harness library (lib/) and Node internals: for a guest
  * assertion that is the guest's own file:line.
@@ -45,8 +50,7 @@ export function callerLocation(stack: string | undefined): SourceLocation | unde
     if (file.startsWith('node:') || file.includes('/node_modules/')) continue;
     // Harness code is skipped, but a unit test living beside it (lib/**/*.test.ts) is guest/test code.
     if (/\/lib\/(kvm|vgic|guest|host|uapi)\//.test(file) && !/\.test\.[cm]?[tj]s$/.test(file)) continue;
-    const line = Number(m[2]);
-    return { file: relativePath(file), line, text: sourceLine(file, line) };
+    return locationAt(file, Number(m[2]));
   }
   return undefined;
 }

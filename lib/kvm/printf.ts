@@ -1,5 +1,9 @@
 // A small printf for pr_info/GUEST_PRINTF/assert messages: %d %i %u %x %X %o %c %s %p %%,
-// with flags (#, 0, -, space, +), width, and the l/ll/h/z length modifiers ignored.
+// with flags (#, 0, -, space, +), width, and the l/ll/h/z length modifiers ignored. Total: any
+// format or argument gives text (a non-finite number prints as NaN/Infinity, an object whose
+// toString throws by what it is), never an exception.
+
+import { describeValue } from './thrown.ts';
 
 export type PrintfArg = number | bigint | string | boolean | null | undefined;
 
@@ -7,18 +11,46 @@ const SPEC = /%([#0\- +]*)(\d+)?(?:\.(\d+))?(hh|h|ll|l|z|j|t)?([diuxXocsp%])/g;
 
 function toBig(v: PrintfArg): bigint {
   if (typeof v === 'bigint') return v;
-  if (typeof v === 'number') return BigInt(Math.trunc(v));
+  if (typeof v === 'number') return Number.isFinite(v) ? BigInt(Math.trunc(v)) : 0n;
   if (typeof v === 'boolean') return v ? 1n : 0n;
   return 0n;
 }
 
+/** A %s argument as text, whatever it is. */
+function text(v: unknown): string {
+  if (v === null || v === undefined) return '(null)';
+  if (typeof v === 'string') return v;
+  if (typeof v === 'object' || typeof v === 'function') {
+    try {
+      const s = String(v);
+      if (typeof s === 'string') return s;
+    } catch {
+      // fall through: described by what it is
+    }
+    return describeValue(v);
+  }
+  return typeof v === 'symbol' ? v.toString() : String(v);
+}
+
 export function formatPrintf(fmt: string, args: readonly PrintfArg[]): string {
   let i = 0;
-  return fmt.replace(SPEC, (_m, flags: string, width: string | undefined, prec: string | undefined, _len, conv: string) => {
+  let list: readonly unknown[] = [];
+  try {
+    if (Array.isArray(args)) list = args;
+  } catch {
+    // a revoked Proxy: no arguments
+  }
+  return text(fmt).replace(SPEC, (_m, flags: string, width: string | undefined, prec: string | undefined, _len, conv: string) => {
     if (conv === '%') return '%';
-    const arg = args[i++];
+    let arg: PrintfArg;
+    try {
+      arg = list[i++] as PrintfArg;
+    } catch {
+      arg = '(unreadable)';
+    }
     let body: string;
     let prefix = '';
+    if (typeof arg === 'number' && !Number.isFinite(arg) && conv !== 's' && conv !== 'c') return String(arg);
     switch (conv) {
       case 'd':
       case 'i': {
@@ -44,10 +76,10 @@ export function formatPrintf(fmt: string, args: readonly PrintfArg[]): string {
         if (flags.includes('#')) prefix = '0';
         break;
       case 'c':
-        body = typeof arg === 'number' ? String.fromCharCode(arg) : String(arg ?? '');
+        body = typeof arg === 'number' ? String.fromCharCode(arg) : arg === null || arg === undefined ? '' : text(arg);
         break;
       default:
-        body = String(arg ?? '(null)');
+        body = text(arg);
         if (prec !== undefined) body = body.slice(0, Number(prec));
     }
     const w = width ? Number(width) : 0;

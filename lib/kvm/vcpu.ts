@@ -1,23 +1,29 @@
 // A vCPU and its run loop: KVM_RUN drives the guest coroutine until it exits to userspace
 // (a ucall, an unhandled MMIO, a guest fault), delivering interrupts at access boundaries.
 
-import { EIO } from '../uapi/errno.ts';
+import { types } from 'node:util';
+import { EIO, fail } from '../uapi/errno.ts';
 import { KVM_EXIT_MMIO, KVM_EXIT_UNKNOWN } from '../uapi/kvm.ts';
 import { irqSignalled, wfiWakeup } from '../vgic/cpuif.ts';
 import { guestSysregRead, guestSysregWrite } from '../vgic/guest-sysregs.ts';
 import { vgicMmioRead, vgicMmioWrite } from '../vgic/io.ts';
 import type { VgicCpu } from '../vgic/state.ts';
+import { generatorLocation } from './generator-location.ts';
 import {
   type GuestEntry,
   type GuestProgram,
   type GuestReply,
-  type GuestRequest,
   ReqKind,
   UCALL_ABORT,
   UCALL_UNHANDLED,
   type Ucall,
+  WhereProbe,
+  isAccessRequest,
+  newRequest,
 } from './guest-abi.ts';
-import { callerLocation } from './location.ts';
+import { takeRequest } from './guest-request.ts';
+import { type SourceLocation, callerLocation } from './location.ts';
+import { describeThrown, describeValue } from './thrown.ts';
 import type { KvmVm } from './vm.ts';
 
 /** struct kvm_run, the part the harness reports. */
@@ -32,7 +38,9 @@ export type StepOutcome = 'exit' | 'preempted' | 'blocked';
 
 /** calculate_mpidr(): Aff0 = id[3:0], Aff1 = id[11:4], Aff2 = id[19:12] (packed as in attrs). */
 export function vcpuMpidr(id: number): number {
-  return (id & 0xf) | (((id >>> 4) & 0xff) << 8) | (((id >>> 12) & 0xff) << 16);
+  // The vCPU id is a u32: a bigint converts as C would; a non-number is no vCPU id (EINVAL).
+  const n = typeof id === 'number' ? id : typeof id === 'bigint' ? Number(BigInt.asUintN(32, id)) : fail('EINVAL', `vcpuMpidr(): id ${describeValue(id)} is not a number`);
+  return (n & 0xf) | (((n >>> 4) & 0xff) << 8) | (((n >>> 12) & 0xff) << 16);
 }
 
 interface Frame {
@@ -40,6 +48,36 @@ interface Frame {
   /** The reply the interrupted frame is owed when the handler returns. */
   savedReply: GuestReply;
   savedMask: boolean;
+  /** What the frame last yielded (where it is suspended); undefined before its first step. */
+  req: unknown;
+  /** The guest entry (false) or an IRQ handler (true). */
+  irq: boolean;
+  /** The generator threw out (it is closed). */
+  closed: boolean;
+}
+
+// %GeneratorPrototype% methods, called on programs checked to be generators: whatever a guest does
+// to its generator object's own properties, next() returns a plain {value, done} record.
+const GENERATOR_PROTO = Object.getPrototypeOf(Object.getPrototypeOf((function* () {})())) as Generator;
+const genNext = GENERATOR_PROTO.next as (this: GuestProgram, v: GuestReply) => IteratorResult<unknown, unknown>;
+const genReturn = GENERATOR_PROTO.return as (this: GuestProgram, v: undefined) => IteratorResult<unknown, unknown>;
+const genThrow = GENERATOR_PROTO.throw as (this: GuestProgram, e: unknown) => IteratorResult<unknown, unknown>;
+
+/** Why a value a guest entry returned cannot be run as a guest program, or null. */
+function programError(p: unknown, what: string): string | null {
+  if (!types.isGeneratorObject(p)) {
+    return `${what} did not return a generator (it returned ${describeValue(p)}): guest code is a \`function*\` whose accesses are \`yield*\``;
+  }
+  let tag: string;
+  try {
+    tag = Object.prototype.toString.call(p);
+  } catch {
+    tag = '';
+  }
+  if (tag === '[object AsyncGenerator]') {
+    return `${what} is an async generator (\`async function*\`): guest code is a plain \`function*\`, and every access a \`yield*\``;
+  }
+  return null;
 }
 
 export class KvmVcpu {
@@ -63,6 +101,8 @@ export class KvmVcpu {
   private reply: GuestReply = undefined;
   private finished = false;
   private seenEpoch = -1;
+  /** The request being performed, as taken from the guest (reused: no allocation per access). */
+  private readonly taken = newRequest();
 
   constructor(vm: KvmVm, id: number, idx: number, vgic: VgicCpu) {
     this.vm = vm;
@@ -78,9 +118,9 @@ export class KvmVcpu {
     if (r) return r;
     const out = this.step(this.vm.accessBudget);
     if (out === 'preempted') {
-      this.abort(`guest did not exit within ${this.vm.accessBudget} accesses (runaway guest?)`);
+      this.abort(`guest did not exit within ${this.vm.accessBudget} accesses (runaway guest?)`, this.guestLocation());
     } else if (out === 'blocked') {
-      this.abort('vCPU blocked in WFI with no interrupt pending: KVM_RUN would never return');
+      this.abort('vCPU blocked in WFI with no interrupt pending: KVM_RUN would never return', this.guestLocation());
     }
     return 0;
   }
@@ -99,7 +139,8 @@ export class KvmVcpu {
         this.abort('vCPU has no guest code');
         return 0;
       }
-      this.stack.push({ program: this.entry(), savedReply: undefined, savedMask: true });
+      const program = this.start(this.entry, 'guest code');
+      if (program) this.stack.push({ program, savedReply: undefined, savedMask: true, req: undefined, irq: false, closed: false });
     }
     return 0;
   }
@@ -107,7 +148,8 @@ export class KvmVcpu {
   /** Run at most `limit` guest accesses. */
   step(limit: number): StepOutcome {
     if (this.finished) {
-      this.abort('guest already finished (it aborted or returned)');
+      // A run that enter() already ended (no or bad guest code) keeps its own message.
+      if (!this.exit.ucall) this.abort('guest already finished (it aborted or returned)');
       return 'exit';
     }
     this.running = true;
@@ -118,10 +160,38 @@ export class KvmVcpu {
     }
   }
 
+  /** Call a guest entry point (the guest code or the IRQ handler); null if it cannot run (aborted). */
+  private start(entry: GuestEntry, what: string): GuestProgram | null {
+    let program: unknown;
+    try {
+      program = entry();
+    } catch (e) {
+      // A plain function (not function*) runs at once and may throw.
+      this.abortFromError(e, null);
+      return null;
+    }
+    const bad = programError(program, what);
+    if (bad !== null) {
+      this.abort(bad, types.isGeneratorObject(program) ? generatorLocation(program as object) : undefined);
+      return null;
+    }
+    return program as GuestProgram;
+  }
+
+  /** Take the IRQ exception: the handler's frame on top, PSTATE.I set; false if it could not start (the vCPU aborted). */
+  private enterIrqHandler(handler: GuestEntry, interruptedReply: GuestReply): boolean {
+    const program = this.start(handler, 'the IRQ handler');
+    if (!program) return false;
+    this.stack.push({ program, savedReply: interruptedReply, savedMask: this.irqMasked, req: undefined, irq: true, closed: false });
+    this.irqMasked = true;
+    return true;
+  }
+
   private loop(limit: number): StepOutcome {
     const dist = this.vm.dist;
     const vgic = this.vgic;
     const mem = this.vm.memory;
+    const req = this.taken;
     let reply = this.reply;
     // Guest entry: an unmasked interrupt that became pending while the vCPU was out (injected
     // by userspace, another vCPU or a device) is taken before the guest's next instruction, as
@@ -129,8 +199,7 @@ export class KvmVcpu {
     if (!this.irqMasked && this.irqHandler && dist.epoch !== this.seenEpoch) {
       this.seenEpoch = dist.epoch;
       if (irqSignalled(dist, vgic)) {
-        this.stack.push({ program: this.irqHandler(), savedReply: reply, savedMask: this.irqMasked });
-        this.irqMasked = true;
+        if (!this.enterIrqHandler(this.irqHandler, reply)) return 'exit';
         reply = undefined;
       }
     }
@@ -140,11 +209,20 @@ export class KvmVcpu {
         return 'preempted';
       }
       const frame = this.stack[this.stack.length - 1]!;
-      let res: IteratorResult<GuestRequest, void>;
+      let res: IteratorResult<unknown, unknown>;
+      let bad: string | null = null;
+      let yielded = false;
       try {
-        res = frame.program.next(reply);
+        res = genNext.call(frame.program, reply);
+        if (!res.done) {
+          yielded = true;
+          frame.req = res.value;
+          bad = takeRequest(res.value, req);
+        }
       } catch (e) {
-        this.abortFromError(e);
+        // Thrown out of the generator (it is closed now), or by a getter of what it yielded.
+        frame.closed = !yielded;
+        this.abortFromError(e, frame);
         return 'exit';
       }
       if (res.done) {
@@ -156,10 +234,14 @@ export class KvmVcpu {
           this.seenEpoch = -1;
           continue;
         }
-        this.abort('guest code returned without GUEST_DONE');
+        // The generator is closed: its location is where the guest function begins.
+        this.abort('guest code returned without GUEST_DONE', generatorLocation(frame.program));
         return 'exit';
       }
-      const req = res.value;
+      if (bad !== null) {
+        this.abort(bad, this.whereIs(frame));
+        return 'exit';
+      }
       this.accesses++;
       switch (req.kind) {
         case ReqKind.MmioRead: {
@@ -209,6 +291,7 @@ export class KvmVcpu {
           break;
         case ReqKind.Ucall: {
           const uc = req.ucall!;
+          req.ucall = null;
           this.exit = { reason: KVM_EXIT_MMIO, ucall: uc, mmio: null };
           this.reply = undefined;
           if (uc.cmd === UCALL_ABORT) this.finish();
@@ -229,8 +312,7 @@ export class KvmVcpu {
             this.unhandled('IRQ taken with no handler installed for the IRQ vector');
             return 'exit';
           }
-          this.stack.push({ program: this.irqHandler(), savedReply: reply, savedMask: this.irqMasked });
-          this.irqMasked = true;
+          if (!this.enterIrqHandler(this.irqHandler, reply)) return 'exit';
           reply = undefined;
         }
       }
@@ -246,7 +328,7 @@ export class KvmVcpu {
     this.finished = true;
     for (const f of this.stack) {
       try {
-        f.program.return(undefined);
+        genReturn.call(f.program, undefined);
       } catch {
         // a guest finally-block that throws changes nothing: the vCPU is already dead
       }
@@ -254,9 +336,17 @@ export class KvmVcpu {
     this.stack = [];
   }
 
-  /** A failure the harness detects (runaway, stuck WFI): reported like a guest assertion. */
-  abort(message: string): void {
-    this.exit = { reason: KVM_EXIT_MMIO, ucall: { cmd: UCALL_ABORT, args: [], buffer: message, expr: message }, mmio: null };
+  /**
+   * A failure the harness detects (runaway, stuck WFI, a bad request): reported like a guest
+   * assertion, at `where` (the guest's source line) when it is known.
+   */
+  abort(message: string, where?: SourceLocation): void {
+    const ucall: Ucall = { cmd: UCALL_ABORT, args: [], buffer: message, expr: where?.text || message };
+    if (where) {
+      ucall.file = where.file;
+      ucall.line = where.line;
+    }
+    this.exit = { reason: KVM_EXIT_MMIO, ucall, mmio: null };
     this.finish();
   }
 
@@ -266,22 +356,64 @@ export class KvmVcpu {
     this.finish();
   }
 
-  /** A JS exception thrown by guest code: UCALL_ABORT at the guest's own source line. */
-  private abortFromError(e: unknown): void {
-    const err = e instanceof Error ? e : new Error(String(e));
-    const loc = callerLocation(err.stack);
-    this.exit = {
-      reason: KVM_EXIT_MMIO,
-      ucall: {
-        cmd: UCALL_ABORT,
-        args: [],
-        buffer: `guest threw ${err.name}: ${err.message}`,
-        expr: loc?.text ?? err.message,
-        ...(loc ? { file: loc.file, line: loc.line } : {}),
-      },
-      mmio: null,
-    };
-    this.finish();
+  /**
+   * Something guest code threw (`frame` is the guest frame it came out of; null when the entry
+   * function itself threw): UCALL_ABORT at the guest's own line. An Error's stack names the line
+   * exactly. A thrown 42, string, null or plain object carries no stack, and once it has left the
+   * generator nothing in JavaScript can say where it was thrown (V8 records the throw site only
+   * for debuggers; catching it would need a debugger pause on every exception, and remembering
+   * the last access a stack capture on every access: both far too costly). Such a throw is
+   * reported at the guest function that threw: V8 still knows where a closed generator's
+   * function begins ([[GeneratorLocation]], generator-location.ts).
+   */
+  private abortFromError(e: unknown, frame: Frame | null): void {
+    const d = describeThrown(e);
+    let where = callerLocation(d.stack);
+    let buffer = `guest threw ${d.text}`;
+    if (!where && frame) {
+      // Closed (it threw out of the generator) or, if a getter of its request threw, suspended.
+      where = this.whereIs(frame);
+      const how = d.isError ? ' (its stack could not be read' : ', not an Error (so it has no stack';
+      const line = frame.closed ? 'where the guest function that threw begins' : 'its last yield';
+      buffer += `${how}; the line is ${line})`;
+    }
+    if (frame?.irq) {
+      const below = this.stack[this.stack.indexOf(frame) - 1];
+      const at = below ? this.whereIs(below) : undefined;
+      buffer += `, in the IRQ handler${at ? `, which interrupted the guest at ${at.file}:${at.line}` : ''}`;
+    }
+    this.abort(buffer, where);
+  }
+
+  /**
+   * Where a guest frame stands. Inside `yield*` of an access: a WhereProbe thrown into it records
+   * the stack of every guest generator frame, innermost first (guest-abi.ts). Anything else (a
+   * plain `yield`, a closed generator): V8's generator location.
+   */
+  private whereIs(frame: Frame): SourceLocation | undefined {
+    if (isAccessRequest(frame.req) && !frame.closed) {
+      const probe = new WhereProbe();
+      try {
+        genThrow.call(frame.program, probe);
+      } catch {
+        // the probe reached guest code after all: the frame is being killed anyway
+      }
+      const where = callerLocation(probe.stack);
+      if (where) return where;
+    }
+    return generatorLocation(frame.program);
+  }
+
+  /**
+   * Where the guest is now: the file:line of its innermost started frame (the last access it
+   * made), or undefined. For reports of a stopped vCPU (the thread scheduler's budget and
+   * deadlock failures); free until called.
+   */
+  guestLocation(): SourceLocation | undefined {
+    for (let i = this.stack.length - 1; i >= 0; i--) {
+      const f = this.stack[i]!;
+      if (f.req !== undefined) return this.whereIs(f);
+    }
+    return undefined;
   }
 }
-
