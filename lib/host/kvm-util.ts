@@ -17,6 +17,7 @@ import { KVM_CREATE_DEVICE_TEST, KVM_DEV_TYPE_ARM_VGIC_V3 } from '../uapi/kvm.ts
 import type { UserBuf } from '../vgic/user-buf.ts';
 import { GUEST_PAGE_SIZE } from '../kvm/memory.ts';
 import { findProfile, PROFILES } from '../vgic/profiles.ts';
+import { type Gicv5HostOptions, resolveGicv5Host } from '../vgic/v5/host.ts';
 import { badArg, cInt, cNumber, cU32, cU64, codeArg, objectArg, readProps, stringArg, vcpuArg, vmArg } from './args.ts';
 import { kernelBuf } from './buffers.ts';
 import { setErrno, testAssert } from './test-util.ts';
@@ -111,7 +112,7 @@ export function vmCreateBarebones(opts: VmOptions = {}): KvmVm {
  */
 function vmOptions(opts: unknown, fn: string): VmOptions {
   if (opts === undefined || opts === null) return {};
-  const o = readProps(objectArg(opts, fn, 'opts'), ['ipaBits', 'priBits', 'profile', 'gicv2Compat', 'directSgis', 'accessBudget'], fn, 'opts');
+  const o = readProps(objectArg(opts, fn, 'opts'), ['ipaBits', 'priBits', 'profile', 'gicv2Compat', 'directSgis', 'accessBudget', 'gicv5'], fn, 'opts');
   const out: VmOptions = {};
   const ipaBits = o.ipaBits;
   if (ipaBits !== undefined) {
@@ -134,6 +135,17 @@ function vmOptions(opts: unknown, fn: string): VmOptions {
     if (v === undefined) continue;
     if (typeof v !== 'boolean') badArg(fn, `opts.${key}`, v, 'a boolean');
     out[key] = v;
+  }
+  const gicv5 = o.gicv5;
+  if (gicv5 !== undefined) {
+    // A GICv5 host (lib/vgic/v5/host.ts): its own checks, reported like every other bad option.
+    if (typeof gicv5 !== 'object' || gicv5 === null) badArg(fn, 'opts.gicv5', gicv5, 'GICv5 host options (an object)');
+    try {
+      resolveGicv5Host(gicv5 as Gicv5HostOptions);
+    } catch (e) {
+      badArg(fn, 'opts.gicv5', gicv5, `valid GICv5 host options (${e instanceof Error ? e.message : String(e)})`);
+    }
+    out.gicv5 = gicv5 as Gicv5HostOptions;
   }
   const budget = o.accessBudget;
   if (budget !== undefined) {
