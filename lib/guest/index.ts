@@ -5,3 +5,5 @@ export * from './gic.ts';
 export type { GuestProgram, GuestRequest, GuestReply } from '../kvm/guest-abi.ts';
 export * from '../uapi/gic.ts';
 export * from '../vgic/cpuif-regs.ts';
+export * from './its.ts';
+export * from '../uapi/its.ts';

@@ -25,3 +25,5 @@ export * from './vgic.ts';
 export * from './test-util.ts';
 export * from './selftest.ts';
 export * from './threads.ts';
+export * from '../uapi/its.ts';
+export * from './its.ts';

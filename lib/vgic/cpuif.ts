@@ -6,6 +6,7 @@
 
 import { VGIC_NR_SGIS } from '../uapi/kvm.ts';
 import { IrqConfig, type VgicIrq } from './irq.ts';
+import { forEachListedLpi, isLpi } from './lpi.ts';
 import type { CpuIfState, VgicCpu, VgicDist } from './state.ts';
 
 export const SPURIOUS_INTID = 1023;
@@ -54,6 +55,8 @@ function groupPriorityMask(c: CpuIfState, group: number): number {
 function forEachCandidate(dist: VgicDist, vcpu: VgicCpu, fn: (irq: VgicIrq) => void): void {
   for (const irq of vcpu.privateIrqs) fn(irq);
   for (const irq of dist.spis) if (irq.targetVcpu === vcpu.vcpuIdx) fn(irq);
+  // --- LPI hook (wip/its): pending LPIs targeting this vCPU join the candidates (lpi.ts) ---
+  if (vcpu.lpiApList.length) forEachListedLpi(dist, vcpu, fn);
 }
 
 /** vgic_target_oracle(): pending and enabled, on an enabled distributor, not already active. */
@@ -115,7 +118,9 @@ export function acknowledge(dist: VgicDist, vcpu: VgicCpu, group: 0 | 1): number
   const enabled = group === 0 ? c.igrpen0 === 1 : c.igrpen1 === 1;
   const irq = highestPending(dist, vcpu, { g0: group === 0 && enabled, g1: group === 1 && enabled }, true);
   if (!irq) return SPURIOUS_INTID;
-  irq.active = true;
+  // --- LPI hook (wip/its): an LPI has no active state; only its priority stays in the APRs
+  // until EOI (vgic-v3.c: vgic_v3_fold_lr drops ICH_LR_ACTIVE_BIT for INTIDs >= VGIC_MIN_LPI).
+  if (!isLpi(irq)) irq.active = true;
   if (irq.config === IrqConfig.Edge) irq.pendingLatch = false;
   const bit = aprBitIndex(c, irq.priority);
   // A GICv2 guest runs on the memory-mapped (legacy) GICV interface of a GICv3 host, whose

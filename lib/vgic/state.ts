@@ -3,6 +3,7 @@
 
 import { VGIC_NR_PRIVATE_IRQS, VGIC_NR_SGIS, VGIC_V3_MAX_CPUS } from '../uapi/kvm.ts';
 import { IrqConfig, VgicIrq } from './irq.ts';
+import type { VgicLpi } from './lpi.ts';
 import type { HostProfile } from './profiles.ts';
 
 export type VgicModel = 'v2' | 'v3';
@@ -37,8 +38,18 @@ export const DEFAULT_HOST_CAPS: VgicHostCaps = {
   nrLr: 4,
 };
 
+/** Guest RAM as the vGIC reads and writes it (kvm_read_guest / kvm_write_guest): the ITS and LPI tables. */
+export interface VgicGuestMemory {
+  /** True if [gpa, gpa + len) lies inside one memslot. */
+  isRam(gpa: number, len: number): boolean;
+  readBytes(gpa: number, len: number): Uint8Array;
+  writeBytes(gpa: number, data: Uint8Array): void;
+}
+
 /** What the vGIC needs to know about the VM around it (struct kvm). */
 export interface VgicVmHooks {
+  /** Guest RAM (memslots); absent means no RAM at all (every table access faults). */
+  readonly memory?: VgicGuestMemory;
   /** Guest physical address size in bits (kvm_phys_size). */
   readonly ipaBits: number;
   /** True if any vCPU has entered the guest (vcpu_has_run_once). */
@@ -94,6 +105,8 @@ export class VgicCpu {
   rdBase = ADDR_UNDEF;
   lpisEnabled = false;
   pendbaser = 0n;
+  /** Pending LPIs targeting this vCPU, the LPI part of KVM's ap_list (kept by lib/vgic/lpi.ts). */
+  readonly lpiApList: VgicLpi[] = [];
   readonly cpuif: CpuIfState;
   /** GICR_WAKER is RAZ/WI in KVM; nothing to store. */
 
@@ -133,6 +146,8 @@ export class VgicDist {
   maintIrq = 0;
   propbaser = 0n;
   msisRequireDevid = false;
+  /** Mapped LPIs by INTID (dist->lpi_xa), kept by lib/vgic/lpi.ts. */
+  readonly lpis = new Map<number, VgicLpi>();
   /** Bumped whenever something may have become deliverable, so delivery checks can be skipped. */
   epoch = 0;
 
