@@ -76,9 +76,11 @@ const nextFree = new WeakMap<KvmVm, Map<number, number>>();
 export function vmPhyPagesAlloc(vm: KvmVm, num: number, paddrMin: number, memslot: number): number {
   let slots = nextFree.get(vm);
   if (!slots) nextFree.set(vm, (slots = new Map()));
-  const start = Math.max(paddrMin - (paddrMin % GUEST_PAGE_SIZE), slots.get(memslot) ?? 0);
+  if (!(num > 0)) testFail('Must allocate at least one page');
+  if (paddrMin % GUEST_PAGE_SIZE) testFail('Min physical address not divisible by page size.\n  min_gpa: 0x%lx page_size: 0x%x', paddrMin, GUEST_PAGE_SIZE);
+  const start = Math.max(paddrMin, slots.get(memslot) ?? 0);
   const size = num * GUEST_PAGE_SIZE;
-  if (!(num > 0 && vm.memory.isRam(start, size))) {
+  if (!vm.memory.isRam(start, size)) {
     testFail('No guest physical pages available, paddr_min: 0x%lx num_pages: %lu memslot: %u', paddrMin, num, memslot);
   }
   slots.set(memslot, start + size);
