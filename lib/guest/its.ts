@@ -54,7 +54,7 @@ const GITS_COLLECTION_TARGET_SHIFT = 16;
 
 type Gen<R> = Generator<GuestRequest, R, GuestReply>;
 
-const ilog2 = (n: number): number => 31 - Math.clz32(n);
+const ilog2 = (n: number): number => Math.floor(Math.log2(n));
 
 function* itsReadU64(g: Guest, offset: number): Gen<bigint> {
   return yield* g.readq(GITS_BASE_GVA + offset);
@@ -151,88 +151,101 @@ export function* itsSendCmd(g: Guest, cmdqBase: number, cmd: ItsCmdBlock): Guest
   }
 }
 
-/** its_send_mapd_cmd(cmdq, device_id, itt_base, itt_size, valid) */
-export function* itsSendMapdCmd(g: Guest, cmdqBase: number, deviceId: number, ittBase: number, ittSize: number, valid: boolean): GuestProgram {
+// --- the commands (its_send_*_cmd), each also as a builder for tests ---------------------------------------
+
+/** MAPD: Size = ilog2(itt_size) - 1 (so 2^Size+1 events), ITT address, Valid. */
+export function itsBuildMapdCmd(deviceId: number, ittBase: number, ittSize: number, valid: boolean): ItsCmdBlock {
   const cmd = newCmd(GITS_CMD_MAPD);
   itsEncodeDevid(cmd, deviceId);
   itsEncodeSize(cmd, ilog2(ittSize) - 1);
   itsEncodeItt(cmd, ittBase);
   itsEncodeValid(cmd, valid);
-  yield* itsSendCmd(g, cmdqBase, cmd);
+  return cmd;
 }
 
-/** its_send_mapc_cmd(cmdq, vcpu_id, collection_id, valid) */
-export function* itsSendMapcCmd(g: Guest, cmdqBase: number, vcpuId: number, collectionId: number, valid: boolean): GuestProgram {
+/** MAPC: collection -> RDbase of the vCPU (GITS_TYPER.PTA = 0), Valid. */
+export function itsBuildMapcCmd(vcpuId: number, collectionId: number, valid: boolean): ItsCmdBlock {
   const cmd = newCmd(GITS_CMD_MAPC);
   itsEncodeCollection(cmd, collectionId);
   itsEncodeTarget(cmd, procnumToRdbase(vcpuId));
   itsEncodeValid(cmd, valid);
-  yield* itsSendCmd(g, cmdqBase, cmd);
+  return cmd;
 }
 
-/** its_send_mapti_cmd(cmdq, device_id, event_id, collection_id, intid) */
-export function* itsSendMaptiCmd(g: Guest, cmdqBase: number, deviceId: number, eventId: number, collectionId: number, intid: number): GuestProgram {
-  const cmd = newCmd(GITS_CMD_MAPTI);
-  itsEncodeDevid(cmd, deviceId);
-  itsEncodeEventId(cmd, eventId);
+/** MAPTI: (DeviceID, EventID) -> pINTID in a collection. */
+export function itsBuildMaptiCmd(deviceId: number, eventId: number, collectionId: number, intid: number): ItsCmdBlock {
+  const cmd = itsBuildDevEventCmd(GITS_CMD_MAPTI, deviceId, eventId);
   itsEncodePhysId(cmd, intid);
   itsEncodeCollection(cmd, collectionId);
-  yield* itsSendCmd(g, cmdqBase, cmd);
+  return cmd;
 }
-
-/** its_send_invall_cmd(cmdq, collection_id) */
-export function* itsSendInvallCmd(g: Guest, cmdqBase: number, collectionId: number): GuestProgram {
-  const cmd = newCmd(GITS_CMD_INVALL);
-  itsEncodeCollection(cmd, collectionId);
-  yield* itsSendCmd(g, cmdqBase, cmd);
-}
-
-/** its_send_sync_cmd(cmdq, vcpu_id) */
-export function* itsSendSyncCmd(g: Guest, cmdqBase: number, vcpuId: number): GuestProgram {
-  const cmd = newCmd(GITS_CMD_SYNC);
-  itsEncodeTarget(cmd, procnumToRdbase(vcpuId));
-  yield* itsSendCmd(g, cmdqBase, cmd);
-}
-
-// --- the commands the kernel library does not have (encoded as kvm-unit-tests' gic-v3-its-cmd.c) ---
-
-/** A command that names a DeviceID and an EventID only: INT, INV, CLEAR, DISCARD. */
-export function* itsSendDevEventCmd(g: Guest, cmdqBase: number, cmdNr: number, deviceId: number, eventId: number): GuestProgram {
-  const cmd = newCmd(cmdNr);
-  itsEncodeDevid(cmd, deviceId);
-  itsEncodeEventId(cmd, eventId);
-  yield* itsSendCmd(g, cmdqBase, cmd);
-}
-export const itsSendIntCmd = (g: Guest, q: number, dev: number, ev: number): GuestProgram => itsSendDevEventCmd(g, q, GITS_CMD_INT, dev, ev);
-export const itsSendInvCmd = (g: Guest, q: number, dev: number, ev: number): GuestProgram => itsSendDevEventCmd(g, q, GITS_CMD_INV, dev, ev);
-export const itsSendClearCmd = (g: Guest, q: number, dev: number, ev: number): GuestProgram => itsSendDevEventCmd(g, q, GITS_CMD_CLEAR, dev, ev);
-export const itsSendDiscardCmd = (g: Guest, q: number, dev: number, ev: number): GuestProgram => itsSendDevEventCmd(g, q, GITS_CMD_DISCARD, dev, ev);
 
 /** MAPI: the EventID is the LPI INTID. */
-export function* itsSendMapiCmd(g: Guest, cmdqBase: number, deviceId: number, eventId: number, collectionId: number): GuestProgram {
-  const cmd = newCmd(GITS_CMD_MAPI);
-  itsEncodeDevid(cmd, deviceId);
-  itsEncodeEventId(cmd, eventId);
+export function itsBuildMapiCmd(deviceId: number, eventId: number, collectionId: number): ItsCmdBlock {
+  const cmd = itsBuildDevEventCmd(GITS_CMD_MAPI, deviceId, eventId);
   itsEncodeCollection(cmd, collectionId);
-  yield* itsSendCmd(g, cmdqBase, cmd);
+  return cmd;
 }
 
 /** MOVI: move an event to another collection. */
-export function* itsSendMoviCmd(g: Guest, cmdqBase: number, deviceId: number, eventId: number, collectionId: number): GuestProgram {
-  const cmd = newCmd(GITS_CMD_MOVI);
+export function itsBuildMoviCmd(deviceId: number, eventId: number, collectionId: number): ItsCmdBlock {
+  const cmd = itsBuildDevEventCmd(GITS_CMD_MOVI, deviceId, eventId);
+  itsEncodeCollection(cmd, collectionId);
+  return cmd;
+}
+
+/** A command that names a DeviceID and an EventID only: INT, INV, CLEAR, DISCARD. */
+export function itsBuildDevEventCmd(cmdNr: number, deviceId: number, eventId: number): ItsCmdBlock {
+  const cmd = newCmd(cmdNr);
   itsEncodeDevid(cmd, deviceId);
   itsEncodeEventId(cmd, eventId);
+  return cmd;
+}
+
+/** INVALL: every LPI of the collection's redistributor. */
+export function itsBuildInvallCmd(collectionId: number): ItsCmdBlock {
+  const cmd = newCmd(GITS_CMD_INVALL);
   itsEncodeCollection(cmd, collectionId);
-  yield* itsSendCmd(g, cmdqBase, cmd);
+  return cmd;
+}
+
+/** SYNC: the vCPU's redistributor. */
+export function itsBuildSyncCmd(vcpuId: number): ItsCmdBlock {
+  const cmd = newCmd(GITS_CMD_SYNC);
+  itsEncodeTarget(cmd, procnumToRdbase(vcpuId));
+  return cmd;
 }
 
 /** MOVALL: every LPI on one redistributor (vCPU) to another. */
-export function* itsSendMovallCmd(g: Guest, cmdqBase: number, fromVcpu: number, toVcpu: number): GuestProgram {
+export function itsBuildMovallCmd(fromVcpu: number, toVcpu: number): ItsCmdBlock {
   const cmd = newCmd(GITS_CMD_MOVALL);
   itsEncodeTarget(cmd, procnumToRdbase(fromVcpu));
   itsEncodeTarget2(cmd, procnumToRdbase(toVcpu));
-  yield* itsSendCmd(g, cmdqBase, cmd);
+  return cmd;
 }
+
+/** its_send_mapd_cmd(cmdq, device_id, itt_base, itt_size, valid) */
+export const itsSendMapdCmd = (g: Guest, q: number, deviceId: number, ittBase: number, ittSize: number, valid: boolean): GuestProgram =>
+  itsSendCmd(g, q, itsBuildMapdCmd(deviceId, ittBase, ittSize, valid));
+/** its_send_mapc_cmd(cmdq, vcpu_id, collection_id, valid) */
+export const itsSendMapcCmd = (g: Guest, q: number, vcpuId: number, collectionId: number, valid: boolean): GuestProgram =>
+  itsSendCmd(g, q, itsBuildMapcCmd(vcpuId, collectionId, valid));
+/** its_send_mapti_cmd(cmdq, device_id, event_id, collection_id, intid) */
+export const itsSendMaptiCmd = (g: Guest, q: number, deviceId: number, eventId: number, collectionId: number, intid: number): GuestProgram =>
+  itsSendCmd(g, q, itsBuildMaptiCmd(deviceId, eventId, collectionId, intid));
+/** its_send_invall_cmd(cmdq, collection_id) */
+export const itsSendInvallCmd = (g: Guest, q: number, collectionId: number): GuestProgram => itsSendCmd(g, q, itsBuildInvallCmd(collectionId));
+/** its_send_sync_cmd(cmdq, vcpu_id) */
+export const itsSendSyncCmd = (g: Guest, q: number, vcpuId: number): GuestProgram => itsSendCmd(g, q, itsBuildSyncCmd(vcpuId));
+
+// The commands the kernel library does not have (as kvm-unit-tests' gic-v3-its-cmd.c encodes them).
+export const itsSendIntCmd = (g: Guest, q: number, dev: number, ev: number): GuestProgram => itsSendCmd(g, q, itsBuildDevEventCmd(GITS_CMD_INT, dev, ev));
+export const itsSendInvCmd = (g: Guest, q: number, dev: number, ev: number): GuestProgram => itsSendCmd(g, q, itsBuildDevEventCmd(GITS_CMD_INV, dev, ev));
+export const itsSendClearCmd = (g: Guest, q: number, dev: number, ev: number): GuestProgram => itsSendCmd(g, q, itsBuildDevEventCmd(GITS_CMD_CLEAR, dev, ev));
+export const itsSendDiscardCmd = (g: Guest, q: number, dev: number, ev: number): GuestProgram => itsSendCmd(g, q, itsBuildDevEventCmd(GITS_CMD_DISCARD, dev, ev));
+export const itsSendMapiCmd = (g: Guest, q: number, dev: number, ev: number, coll: number): GuestProgram => itsSendCmd(g, q, itsBuildMapiCmd(dev, ev, coll));
+export const itsSendMoviCmd = (g: Guest, q: number, dev: number, ev: number, coll: number): GuestProgram => itsSendCmd(g, q, itsBuildMoviCmd(dev, ev, coll));
+export const itsSendMovallCmd = (g: Guest, q: number, from: number, to: number): GuestProgram => itsSendCmd(g, q, itsBuildMovallCmd(from, to));
 
 // --- redistributor --------------------------------------------------------------------------------------
 

@@ -5,24 +5,12 @@
 import t from 'tap';
 import {
   GITS_BASE_GPA,
-  GITS_CMD_MAPC,
-  GITS_CMD_MAPD,
-  GITS_CMD_MAPTI,
   GITS_CTLR,
   GITS_TRANSLATER,
-  itsEncodeCollection,
-  itsEncodeDevid,
-  itsEncodeEventId,
-  itsEncodeItt,
-  itsEncodePhysId,
-  itsEncodeSize,
-  itsEncodeTarget,
-  itsEncodeValid,
-  newCmd,
 } from '../guest/index.ts';
 import { KVM_DEV_TYPE_ARM_VGIC_ITS, KVM_MSI_VALID_DEVID, __kvmSignalMsi, errno, kvmCreateDevice, kvmMsi, kvmSignalMsi, vmCreateBarebones } from '../host/index.ts';
 import { EBUSY, EFAULT, EINVAL, EIO, ENODEV } from '../uapi/errno.ts';
-import { ITT_BASE, type ItsFix, itsVm } from '../vgic/its/test-fixtures.ts';
+import { type ItsFix, cmds, itsVm } from '../vgic/its/test-fixtures.ts';
 import { TEST_PROFILE, v3Vm } from '../vgic/test-fixtures.ts';
 
 const DB = GITS_BASE_GPA + GITS_TRANSLATER;
@@ -31,20 +19,9 @@ const DB = GITS_BASE_GPA + GITS_TRANSLATER;
 function mapped(): ItsFix {
   const f = itsVm({ nrVcpus: 1 });
   f.setProp(8192, 0xa1);
-  const c1 = newCmd(GITS_CMD_MAPC);
-  itsEncodeCollection(c1, 0);
-  itsEncodeTarget(c1, 0);
-  itsEncodeValid(c1, true);
-  const c2 = newCmd(GITS_CMD_MAPD);
-  itsEncodeDevid(c2, 3);
-  itsEncodeSize(c2, 7);
-  itsEncodeItt(c2, ITT_BASE);
-  itsEncodeValid(c2, true);
-  const c3 = newCmd(GITS_CMD_MAPTI);
-  itsEncodeDevid(c3, 3);
-  itsEncodeEventId(c3, 7);
-  itsEncodePhysId(c3, 8192);
-  itsEncodeCollection(c3, 0);
+  const c1 = cmds.mapc(0, 0);
+  const c2 = cmds.mapd(3);
+  const c3 = cmds.mapti(3, 7, 8192, 0);
   if ([f.cmd(c1), f.cmd(c2), f.cmd(c3)].some((r) => r !== 0)) throw new Error('setup failed');
   return f;
 }

@@ -17,9 +17,6 @@ import {
   GITS_CMD_INT,
   GITS_CMD_INV,
   GITS_CMD_INVALL,
-  GITS_CMD_MAPC,
-  GITS_CMD_MAPD,
-  GITS_CMD_MAPTI,
   ICC_CTLR_EL1,
   ICC_CTLR_EL1_EOImode,
   ICC_DIR_EL1,
@@ -27,53 +24,17 @@ import {
   ICC_IAR0_EL1,
   ICC_IAR1_EL1,
   ICC_PMR_EL1,
-  type ItsCmdBlock,
   gicInit,
   GIC_V3,
-  itsEncodeCollection,
-  itsEncodeDevid,
-  itsEncodeEventId,
-  itsEncodeItt,
-  itsEncodePhysId,
-  itsEncodeSize,
-  itsEncodeTarget,
-  itsEncodeValid,
   newCmd,
 } from '../guest/index.ts';
 import { EBUSY } from '../uapi/errno.ts';
 import { KVM_DEV_ARM_VGIC_GRP_CTRL, KVM_DEV_ARM_VGIC_SAVE_PENDING_TABLES, __kvmDeviceAttrSet, vcpuSetGuestCode } from '../host/index.ts';
-import { ITT_BASE, type ItsFix, PEND_TABLES, itsVm } from './its/test-fixtures.ts';
+import { type ItsFix, PEND_TABLES, cmds, itsVm } from './its/test-fixtures.ts';
 import { hex, rdGet, rdSet, runUntilSync } from './test-fixtures.ts';
 
-function mapd(dev: number): ItsCmdBlock {
-  const c = newCmd(GITS_CMD_MAPD);
-  itsEncodeDevid(c, dev);
-  itsEncodeSize(c, 7);
-  itsEncodeItt(c, ITT_BASE + dev * 0x1000);
-  itsEncodeValid(c, true);
-  return c;
-}
-function devEv(nr: number, dev: number, ev: number): ItsCmdBlock {
-  const c = newCmd(nr);
-  itsEncodeDevid(c, dev);
-  itsEncodeEventId(c, ev);
-  return c;
-}
-function mapc(coll: number, vcpu: number): ItsCmdBlock {
-  const c = newCmd(GITS_CMD_MAPC);
-  itsEncodeCollection(c, coll);
-  itsEncodeTarget(c, vcpu * 0x10000);
-  itsEncodeValid(c, true);
-  return c;
-}
-function mapti(dev: number, ev: number, intid: number, coll: number): ItsCmdBlock {
-  const c = newCmd(GITS_CMD_MAPTI);
-  itsEncodeDevid(c, dev);
-  itsEncodeEventId(c, ev);
-  itsEncodePhysId(c, intid);
-  itsEncodeCollection(c, coll);
-  return c;
-}
+const { mapc, mapti, devEv } = cmds;
+const mapd = (dev: number) => cmds.mapd(dev);
 
 /** Collections 0/1 on vCPUs 0/1; device 1: event e -> LPI 8192 + e, events 0..3 on vCPU 0, 4..7 on vCPU 1. */
 function lpiVm(o: { lpis?: boolean } = {}): ItsFix {

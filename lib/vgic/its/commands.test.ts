@@ -27,89 +27,21 @@ import {
   GITS_CMD_DISCARD,
   GITS_CMD_INT,
   GITS_CMD_INV,
-  GITS_CMD_INVALL,
   GITS_CMD_MAPC,
   GITS_CMD_MAPD,
-  GITS_CMD_MAPI,
-  GITS_CMD_MAPTI,
-  GITS_CMD_MOVALL,
-  GITS_CMD_MOVI,
   GITS_CMD_SYNC,
   GITS_CREADR,
   GITS_CTLR,
   GITS_CWRITER,
-  type ItsCmdBlock,
-  itsEncodeCollection,
-  itsEncodeDevid,
-  itsEncodeEventId,
-  itsEncodeItt,
-  itsEncodePhysId,
-  itsEncodeSize,
-  itsEncodeTarget,
-  itsEncodeTarget2,
-  itsEncodeValid,
   newCmd,
 } from '../../guest/index.ts';
 import { EBUSY, EFAULT, ENODEV } from '../../uapi/errno.ts';
 import { rdSet } from '../test-fixtures.ts';
 import { observeCommands } from './commands.ts';
-import { COLL_TABLE, CMDQ, DEV_TABLE, ITT_BASE, type ItsFix, PEND_TABLES, RAM_BASE, VALID, flatBaser, itsVm } from './test-fixtures.ts';
+import { COLL_TABLE, CMDQ, DEV_TABLE, type ItsFix, PEND_TABLES, RAM_BASE, VALID, cmds, flatBaser, itsVm, ittOf } from './test-fixtures.ts';
 
-// --- command builders (the guest library's encoders) --------------------------------------------------
-
-const itt = (dev: number): number => ITT_BASE + dev * 0x1000;
-function mapd(dev: number, valid = true, bits = 8, ittAddr = itt(dev)): ItsCmdBlock {
-  const c = newCmd(GITS_CMD_MAPD);
-  itsEncodeDevid(c, dev);
-  itsEncodeSize(c, bits - 1);
-  itsEncodeItt(c, ittAddr);
-  itsEncodeValid(c, valid);
-  return c;
-}
-function mapc(coll: number, vcpu: number, valid = true): ItsCmdBlock {
-  const c = newCmd(GITS_CMD_MAPC);
-  itsEncodeCollection(c, coll);
-  itsEncodeTarget(c, vcpu * 0x10000);
-  itsEncodeValid(c, valid);
-  return c;
-}
-function mapti(dev: number, ev: number, intid: number, coll: number): ItsCmdBlock {
-  const c = newCmd(GITS_CMD_MAPTI);
-  itsEncodeDevid(c, dev);
-  itsEncodeEventId(c, ev);
-  itsEncodePhysId(c, intid);
-  itsEncodeCollection(c, coll);
-  return c;
-}
-function mapi(dev: number, ev: number, coll: number): ItsCmdBlock {
-  const c = newCmd(GITS_CMD_MAPI);
-  itsEncodeDevid(c, dev);
-  itsEncodeEventId(c, ev);
-  itsEncodeCollection(c, coll);
-  return c;
-}
-function devEv(nr: number, dev: number, ev: number): ItsCmdBlock {
-  const c = newCmd(nr);
-  itsEncodeDevid(c, dev);
-  itsEncodeEventId(c, ev);
-  return c;
-}
-function movi(dev: number, ev: number, coll: number): ItsCmdBlock {
-  const c = devEv(GITS_CMD_MOVI, dev, ev);
-  itsEncodeCollection(c, coll);
-  return c;
-}
-function invall(coll: number): ItsCmdBlock {
-  const c = newCmd(GITS_CMD_INVALL);
-  itsEncodeCollection(c, coll);
-  return c;
-}
-function movall(from: number, to: number): ItsCmdBlock {
-  const c = newCmd(GITS_CMD_MOVALL);
-  itsEncodeTarget(c, from * 0x10000);
-  itsEncodeTarget2(c, to * 0x10000);
-  return c;
-}
+const { mapd, mapc, mapti, mapi, devEv, movi, invall, movall } = cmds;
+const itt = ittOf;
 
 /** An ITS with device 1 (ITT of 256 events) -> event 5 -> LPI 8200 in collection 0 on vCPU 0. */
 function mapped(o: { nrVcpus?: number } = {}): ItsFix {

@@ -24,7 +24,17 @@ import {
   u64,
   vmUserspaceMemRegionAdd,
 } from '../../host/index.ts';
-import type { ItsCmdBlock } from '../../guest/its.ts';
+import {
+  type ItsCmdBlock,
+  itsBuildDevEventCmd,
+  itsBuildInvallCmd,
+  itsBuildMapcCmd,
+  itsBuildMapdCmd,
+  itsBuildMapiCmd,
+  itsBuildMaptiCmd,
+  itsBuildMovallCmd,
+  itsBuildMoviCmd,
+} from '../../guest/its.ts';
 import { type GicVm, rdAttr, rdSet, v3Vm } from '../test-fixtures.ts';
 import { type ItsCommand, observeCommands } from './commands.ts';
 import { type VgicIts, itsesOf } from './state.ts';
@@ -128,3 +138,18 @@ export function itsVm(o: { nrVcpus?: number; enable?: boolean; lpis?: boolean; p
 
 /** REDIST_REGS attribute of vCPU i's register (for tests reading GICR_* from userspace). */
 export const rdOf = (f: ItsFix, i: number, offset: number): bigint => rdAttr(f.vcpus[i]!.mpidr, offset);
+
+/** Device d's ITT address. */
+export const ittOf = (dev: number): number => ITT_BASE + dev * 0x1000;
+
+/** Command builders with the argument order the tests read best in (the guest library encodes). */
+export const cmds = {
+  mapd: (dev: number, valid = true, bits = 8, ittAddr = ittOf(dev)): ItsCmdBlock => itsBuildMapdCmd(dev, ittAddr, 2 ** bits, valid),
+  mapc: (coll: number, vcpu: number, valid = true): ItsCmdBlock => itsBuildMapcCmd(vcpu, coll, valid),
+  mapti: (dev: number, ev: number, intid: number, coll: number): ItsCmdBlock => itsBuildMaptiCmd(dev, ev, coll, intid),
+  mapi: (dev: number, ev: number, coll: number): ItsCmdBlock => itsBuildMapiCmd(dev, ev, coll),
+  devEv: (nr: number, dev: number, ev: number): ItsCmdBlock => itsBuildDevEventCmd(nr, dev, ev),
+  movi: (dev: number, ev: number, coll: number): ItsCmdBlock => itsBuildMoviCmd(dev, ev, coll),
+  invall: (coll: number): ItsCmdBlock => itsBuildInvallCmd(coll),
+  movall: (from: number, to: number): ItsCmdBlock => itsBuildMovallCmd(from, to),
+};
