@@ -310,3 +310,26 @@ t.test('several ITSes: separate registers, tables and doorbells', (t) => {
   t.equal(__kvmSignalMsi(f.vm, kvmMsi(B + GITS_TRANSLATER, 0, 0)), 0, 'MSI to the first (enabled, nothing mapped): 0');
   t.end();
 });
+
+t.test('guest 32-bit halves of CWRITER and BASER<n> (update_64bit_reg)', (t) => {
+  const f = itsVm({ nrVcpus: 1 });
+  vcpuSetGuestCode(f.vcpus[0]!, function* (g: Guest): GuestProgram {
+    yield* g.writel(B + GITS_CWRITER, 0x40); // low half: two (zeroed, -ENODEV) slots run
+    yield* g.sync(yield* g.readl(B + GITS_CREADR));
+    yield* g.writel(B + GITS_CWRITER + 4, 0xffffffff); // high half: outside [19:5], CWRITER stays
+    yield* g.sync(yield* g.readl(B + GITS_CWRITER));
+    yield* g.sync(yield* g.readl(B + GITS_CWRITER + 4));
+    yield* g.writel(B + GITS_CTLR, 0); // disable, so BASER is writable
+    yield* g.writel(B + GITS_BASER + 8 + 4, 0x80000000); // BASER1 high half: Valid only
+    yield* g.writel(B + GITS_BASER + 8, 0x40010000); // low half: the address
+    yield* g.sync(yield* g.readq(B + GITS_BASER + 8));
+    yield* g.done();
+  });
+  const got = runGuest(f.vcpus[0]!);
+  t.same(
+    got.map((v) => hex(v)),
+    [0x40, 0x40, 0, VALID | (3n << 59n) | (4n << 56n) | (7n << 48n) | 0x40010000n | (2n << 8n)].map((v) => hex(v)),
+    'CREADR 0x40 after the low-half write; the high half changes nothing; BASER1 merged from two halves (inner nCnB sanitised to RaWb, Type, Entry_Size, 64K forced)',
+  );
+  t.end();
+});

@@ -143,8 +143,10 @@ export function collectionToVcpu(dist: VgicDist, c: ItsCollection): VgicCpu | un
 
 /** vgic_its_cache_key() */
 export function cacheKey(devid: number, eventid: number): number {
-  return devid * 2 ** VITS_TYPER_IDBITS + eventid;
+  return devid * CACHE_KEY_SHIFT + eventid;
 }
+/** 1 << VITS_TYPER_IDBITS, as a multiplier (DeviceIDs reach 2^16, so the key needs 32 bits). */
+const CACHE_KEY_SHIFT = 2 ** VITS_TYPER_IDBITS;
 
 /** vgic_its_cache_translation(): the cache holds its own reference on the LPI. */
 export function cacheTranslation(its: VgicIts, devid: number, eventid: number, lpi: VgicLpi): void {
