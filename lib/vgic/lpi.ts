@@ -132,26 +132,23 @@ export function getLpiRef(lpi: VgicLpi): void {
   lpi.refs++;
 }
 
-/** vgic_put_irq(): at zero the LPI leaves dist->lpi_xa (vgic_release_lpi_locked). */
-export function putLpi(dist: VgicDist, lpi: VgicLpi): void {
-  if (--lpi.refs > 0) return;
-  lpi.refs = 0;
-  if (dist.lpis.get(lpi.intid) === lpi) dist.lpis.delete(lpi.intid);
-}
-
 /**
- * Drop a mapping's reference (its_free_ite -> vgic_put_irq). If only the list's reference is
- * left, the LPI survives exactly when KVM would still hold it on an ap_list: it is queued there
- * (vgic_target_oracle: enabled, pending, distributor enabled), so the guest still takes it once.
- * A pending LPI that was not queued is simply freed with its pending state.
+ * vgic_put_irq(): drop a reference; at zero the LPI leaves dist->lpi_xa (vgic_release_lpi_locked).
+ * KVM's ap_list holds a reference only while the LPI is queued there (vgic_target_oracle:
+ * enabled, pending, distributor enabled). So when only this model's list still holds it and it
+ * is not queued in KVM's sense, KVM would have freed it, pending state and all: so does this.
+ * A queued one survives until the guest has taken it (or it stops being pending).
  */
-export function putMappingRef(dist: VgicDist, lpi: VgicLpi): void {
-  putLpi(dist, lpi);
+export function putLpi(dist: VgicDist, lpi: VgicLpi): void {
+  lpi.refs--;
   if (lpi.refs === 1 && lpi.listedOn && !(lpi.enabled && lpi.pendingLatch && dist.enabled)) {
     unlist(lpi);
     lpi.pendingLatch = false;
-    putLpi(dist, lpi);
+    lpi.refs = 0;
   }
+  if (lpi.refs > 0) return;
+  lpi.refs = 0;
+  if (dist.lpis.get(lpi.intid) === lpi) dist.lpis.delete(lpi.intid);
 }
 
 // --- property and pending tables -----------------------------------------------------------------------
@@ -212,7 +209,7 @@ export function vgicAddLpi(dist: VgicDist, intid: number, vcpu: VgicCpu | null):
   let ret = updateLpiConfig(dist, lpi, null);
   if (!ret) ret = lpiSyncPendingStatus(dist, lpi);
   if (ret) {
-    putMappingRef(dist, lpi);
+    putLpi(dist, lpi);
     return ret;
   }
   return lpi;

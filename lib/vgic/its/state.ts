@@ -19,7 +19,7 @@ import {
   GITS_BASER_TYPE_SHIFT,
 } from '../../uapi/its.ts';
 import { KVM_VGIC_V3_ITS_SIZE } from '../../uapi/kvm.ts';
-import { type VgicLpi, getLpiRef, putLpi, putMappingRef, updateAffinity } from '../lpi.ts';
+import { type VgicLpi, getLpiRef, putLpi, updateAffinity } from '../lpi.ts';
 import { ADDR_UNDEF, type VgicCpu, type VgicDist } from '../state.ts';
 
 /** COLLECTION_NOT_MAPPED: a collection created by MAPTI before any MAPC names it. */
@@ -175,7 +175,7 @@ export function invalidateAllCaches(dist: VgicDist): void {
 /** its_free_ite(): the ITE goes, and with it the mapping's reference on the LPI. */
 export function freeIte(its: VgicIts, device: ItsDevice, ite: ItsIte): void {
   device.ites.delete(ite.eventId);
-  if (ite.irq) putMappingRef(its.dist, ite.irq);
+  if (ite.irq) putLpi(its.dist, ite.irq);
 }
 
 /** vgic_its_free_device(): every ITE, the cache, then the device. */
