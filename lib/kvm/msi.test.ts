@@ -10,6 +10,7 @@ import {
 } from '../guest/index.ts';
 import { KVM_DEV_TYPE_ARM_VGIC_ITS, KVM_MSI_VALID_DEVID, __kvmSignalMsi, errno, kvmCreateDevice, kvmMsi, kvmSignalMsi, vmCreateBarebones } from '../host/index.ts';
 import { EBUSY, EFAULT, EINVAL, EIO, ENODEV } from '../uapi/errno.ts';
+import { kvmSetMsi } from './msi.ts';
 import { type ItsFix, cmds, itsVm } from '../vgic/its/test-fixtures.ts';
 import { TEST_PROFILE, v3Vm } from '../vgic/test-fixtures.ts';
 
@@ -75,5 +76,15 @@ t.test('no ITS frame placed yet: every doorbell is EINVAL', (t) => {
   const g = v3Vm({ nrVcpus: 1 });
   kvmCreateDevice(g.vm, KVM_DEV_TYPE_ARM_VGIC_ITS);
   t.equal(__kvmSignalMsi(g.vm, kvmMsi(DB, 0, 0, KVM_MSI_VALID_DEVID)), -EINVAL, 'ITS without an address: EINVAL');
+  t.end();
+});
+
+t.test('kvm_set_msi (the MSI routing entry path): ENODEV without an ITS, -1 for level 0', (t) => {
+  const g = v3Vm({ nrVcpus: 1 });
+  t.equal(kvmSetMsi(g.vm, kvmMsi(DB, 0, 0), 1), -ENODEV, 'no ITS: ENODEV');
+  const f = mapped();
+  t.equal(kvmSetMsi(f.vm, kvmMsi(DB, 3, 7), 0), -1, 'level 0: -1 (nothing injected)');
+  t.equal(f.vm.dist.lpis.get(8192)!.pendingLatch, false, 'not pending');
+  t.equal(kvmSetMsi(f.vm, kvmMsi(DB, 3, 7), 1), 1, 'level 1: delivered');
   t.end();
 });

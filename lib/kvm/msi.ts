@@ -19,6 +19,17 @@ export function vmSignalMsi(vm: KvmVm, msi: KvmMsi | null): number {
   if (vm.dead) return -EIO;
   if (!msi) return -EFAULT;
   if (!vm.dist.created || (msi.flags >>> 0) & ~KVM_MSI_VALID_DEVID) return -EINVAL;
+  return kvmSetMsi(vm, msi, 1);
+}
+
+/**
+ * kvm_set_msi() (vgic-irqfd.c): the MSI routing entry's injection, shared by KVM_SIGNAL_MSI and
+ * irqfd/GSI routing (KVM_IRQ_ROUTING_MSI entries): ENODEV without an ITS, -1 for level 0, else
+ * vgic_its_inject_msi's 1 / 0 / -errno. (irqfd's atomic fast path is the cache alone:
+ * vgic/its/translate.ts injectCachedTranslation.)
+ */
+export function kvmSetMsi(vm: KvmVm, msi: KvmMsi, level: number): number {
   if (!vm.dist.hasIts) return -ENODEV;
+  if (!level) return -1;
   return vgicItsInjectMsi(vm.dist, msi);
 }
