@@ -4,8 +4,11 @@
 // the test's own: MSIs signalled (each KVM_SIGNAL_MSI returned 1) per second, with the guests taking
 // LPIs meanwhile under the seeded scheduler; the share of them the guests' handlers acknowledged is
 // reported too (pending LPIs coalesce, as on hardware). Runs of all configurations alternate after
-// a warm-up, so every configuration sees the same machine; median, min and max of each.
-// Only the ratio single-stream / worst configuration, measured in this process, gates.
+// a warm-up, so every configuration sees the same machine; median, min and max of each. Each run
+// is timed twice from the barrier to the last device thread: wall clock (what the C test prints)
+// and this process's CPU time (user + system), which other load on a shared machine disturbs
+// far less. Only the ratio single-stream / slowest configuration, in CPU time and measured in
+// this process, gates.
 
 import { setRecorder } from '../lib/host/index.ts';
 import { runLpiStress } from '../selftests/vgic_lpi_stress.ts';
@@ -30,11 +33,16 @@ export const LPI_STRESS_CONFIGS: readonly LpiStressConfig[] = [
 ];
 
 export interface LpiStressFigure extends LpiStressConfig {
-  /** LPIs/sec of each run (the selftest's Rate). */
+  /** LPIs/sec of each run, wall clock (the selftest's Rate). */
   rates: number[];
   median: number;
   min: number;
   max: number;
+  /** LPIs per CPU-second of each run, and their median, min, max. */
+  cpuRates: number[];
+  cpuMedian: number;
+  cpuMin: number;
+  cpuMax: number;
   /** Share of the signalled MSIs the guests' handlers acknowledged, median over runs. */
   takenFraction: number;
   /** Acknowledged LPIs per second, median over runs. */
@@ -44,9 +52,11 @@ export interface LpiStressFigure extends LpiStressConfig {
 export interface LpiStressBench {
   runs: number;
   figures: LpiStressFigure[];
-  /** median(-v 1 -d 1 -e 1) / median(slowest configuration). */
+  /** cpuMedian(-v 1 -d 1 -e 1) / cpuMedian(slowest configuration): the gate. */
   worstRatio: number;
   worstArgs: string;
+  /** The same ratio on wall-clock medians (reported only). */
+  wallRatio: number;
   targets: { singleStreamMin: number; maxRatio: number };
 }
 
@@ -56,7 +66,7 @@ const median = (xs: readonly number[]): number => {
   return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
 };
 
-export function benchLpiStress(runs = 5, seed = 1): LpiStressBench {
+export function benchLpiStress(runs = 7, seed = 1): LpiStressBench {
   // The selftest's pr_info lines (the scheduler seed of every run) are not part of the bench output.
   setRecorder({ comment: () => {}, pass: () => {} });
   try {
@@ -67,7 +77,7 @@ export function benchLpiStress(runs = 5, seed = 1): LpiStressBench {
 }
 
 function measure(runs: number, seed: number): LpiStressBench {
-  const samples = LPI_STRESS_CONFIGS.map(() => ({ rates: [] as number[], taken: [] as number[], takenRate: [] as number[] }));
+  const samples = LPI_STRESS_CONFIGS.map(() => ({ rates: [] as number[], cpuRates: [] as number[], taken: [] as number[], takenRate: [] as number[] }));
   const once = (c: LpiStressConfig) =>
     runLpiStress({ nrCpus: c.nrCpus, nrDevices: c.nrDevices, nrEventIds: c.nrEventIds, nrIterations: c.nrIterations, seed });
   // Warm-up: one short run of each, so the JIT has settled before anything is measured.
@@ -76,6 +86,7 @@ function measure(runs: number, seed: number): LpiStressBench {
     LPI_STRESS_CONFIGS.forEach((c, i) => {
       const res = once(c);
       samples[i]!.rates.push(res.rate);
+      samples[i]!.cpuRates.push(res.nrLpis / res.cpuSeconds);
       samples[i]!.taken.push(res.nrLpisTaken / res.nrLpis);
       samples[i]!.takenRate.push(res.nrLpisTaken / res.seconds);
     });
@@ -88,18 +99,23 @@ function measure(runs: number, seed: number): LpiStressBench {
       median: Math.round(median(s.rates)),
       min: Math.round(Math.min(...s.rates)),
       max: Math.round(Math.max(...s.rates)),
+      cpuRates: s.cpuRates.map(Math.round),
+      cpuMedian: Math.round(median(s.cpuRates)),
+      cpuMin: Math.round(Math.min(...s.cpuRates)),
+      cpuMax: Math.round(Math.max(...s.cpuRates)),
       takenFraction: Number(median(s.taken).toFixed(3)),
       takenPerSec: Math.round(median(s.takenRate)),
     };
   });
-  const single = figures[0]!.median;
   let worst = figures[0]!;
-  for (const f of figures) if (f.median < worst.median) worst = f;
+  for (const f of figures) if (f.cpuMedian < worst.cpuMedian) worst = f;
+  const slowestWall = Math.min(...figures.map((f) => f.median));
   return {
     runs,
     figures,
-    worstRatio: Number((single / worst.median).toFixed(2)),
+    worstRatio: Number((figures[0]!.cpuMedian / worst.cpuMedian).toFixed(2)),
     worstArgs: worst.args,
+    wallRatio: Number((figures[0]!.median / slowestWall).toFixed(2)),
     targets: { singleStreamMin: 2_000_000, maxRatio: 3 },
   };
 }

@@ -17,8 +17,6 @@ export interface VcpuThread {
 export interface HostThread {
   /** One unit of the thread's work (one ioctl); return false once the thread has returned. */
   step: () => boolean;
-  /** Most steps per turn (default: the random quantum, as for a vCPU). */
-  maxSteps?: number;
 }
 
 export interface ThreadOptions {
@@ -86,10 +84,9 @@ export function runVcpuThreads(threads: VcpuThread[], opts: ThreadOptions = {}):
     }
     if (!th) {
       const host = hosts[k]!;
-      const steps = Math.min(quantum, host.maxSteps ?? quantum);
       let n = 0;
-      while (n < steps && host.step()) n++;
-      if (n < steps) hosts.splice(hosts.indexOf(host), 1);
+      while (n < quantum && host.step()) n++;
+      if (n < quantum) hosts.splice(hosts.indexOf(host), 1);
       budget -= n + 1;
       if (budget < 0) testFail('threads did not finish within the access budget (seed %u)', seed);
       if (opts.stopWhen?.()) return;

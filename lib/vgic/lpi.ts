@@ -11,11 +11,11 @@ import { EFAULT } from '../uapi/errno.ts';
 import { GICR_PENDBASER_PTZ, GIC_LPI_OFFSET, LPI_PROP_ENABLED, gicrPendbaserAddress, gicrPropbaserAddress } from '../uapi/its.ts';
 import { INTERRUPT_ID_BITS_ITS, VGIC_MIN_LPI } from '../uapi/kvm.ts';
 import { gpaOf, readGuest, writeGuest } from './guest-mem.ts';
-import { IrqConfig, type VgicIrq, VgicIrq as IrqBase } from './irq.ts';
+import { IrqConfig, VgicIrq } from './irq.ts';
 import type { VgicCpu, VgicDist } from './state.ts';
 
 /** An LPI's struct vgic_irq: edge, group 1, no active state; refcounted like the kernel's. */
-export class VgicLpi extends IrqBase {
+export class VgicLpi extends VgicIrq {
   /**
    * References: one per ITE mapping it (any ITS), one per translation-cache entry, one while
    * it is on a vCPU's list. At zero it leaves dist->lpi_xa (vgic_put_irq).
@@ -98,17 +98,23 @@ export function lpiQueue(dist: VgicDist, lpi: VgicLpi): void {
 }
 
 /**
- * The LPIs this vCPU may present, after pruning the list as vgic_prune_ap_list() does: an LPI
- * that is no longer pending leaves it (dropping the list's reference), one whose target moved
- * goes to the new vCPU's list.
+ * The LPI this vCPU would present first, after pruning the list as vgic_prune_ap_list() does
+ * (an LPI no longer pending leaves it, dropping the list's reference; one whose target moved goes
+ * to the new vCPU's list). Only the best queued LPI is offered: enabled and pending, lowest
+ * priority value, then lowest INTID. Every LPI is group 1 and has no active state, and the CPU
+ * interface's checks (PMR, running priority, WFI wake-up) are monotonic in priority, so the best
+ * one stands for all of them: if it cannot be presented, none can.
  */
 export function forEachListedLpi(dist: VgicDist, vcpu: VgicCpu, fn: (irq: VgicIrq) => void): void {
   const list = vcpu.lpiApList;
+  let best: VgicLpi | null = null;
   let w = 0;
   for (let r = 0; r < list.length; r++) {
     const lpi = list[r]!;
     if (lpi.pendingLatch && lpi.targetVcpu === vcpu.vcpuIdx) {
-      list[w++] = lpi;
+      if (w !== r) list[w] = lpi;
+      w++;
+      if (lpi.enabled && (!best || lpi.priority < best.priority || (lpi.priority === best.priority && lpi.intid < best.intid))) best = lpi;
       continue;
     }
     lpi.listedOn = null;
@@ -122,7 +128,7 @@ export function forEachListedLpi(dist: VgicDist, vcpu: VgicCpu, fn: (irq: VgicIr
     }
   }
   if (w !== list.length) list.length = w;
-  for (let i = 0; i < w; i++) fn(list[i]!);
+  if (best) fn(best);
 }
 
 // --- references --------------------------------------------------------------------------------------

@@ -90,15 +90,23 @@ export class VgicIts {
 
 const registry = new WeakMap<VgicDist, VgicIts[]>();
 
+/** The last VM asked about, so that an MSI costs no WeakMap lookup (the hot path of lpi_stress). */
+let lastDist: VgicDist | null = null;
+let lastList: readonly VgicIts[] = [];
+
 /** Every ITS device of the VM (kvm->devices filtered by kvm_arm_vgic_its_ops). */
 export function itsesOf(dist: VgicDist): readonly VgicIts[] {
-  return registry.get(dist) ?? [];
+  if (dist === lastDist) return lastList;
+  lastDist = dist;
+  lastList = registry.get(dist) ?? [];
+  return lastList;
 }
 
 export function registerIts(dist: VgicDist, its: VgicIts): void {
   const list = registry.get(dist);
   if (list) list.push(its);
   else registry.set(dist, [its]);
+  lastDist = null;
 }
 
 /**
