@@ -25,6 +25,9 @@ import {
   ICC_IAR1_EL1,
   ICC_PMR_EL1,
   gicInit,
+  gicIrqEnable,
+  gicIrqSetPending,
+  gicSetPriority,
   GIC_V3,
   newCmd,
 } from '../guest/index.ts';
@@ -185,5 +188,34 @@ t.test('GICR_CTLR.EnableLPIs is per redistributor; INT to a vCPU with LPIs off i
   t.equal(f.cmd(devEv(GITS_CMD_INT, 1, 4)), -EBUSY, 'INT for an LPI on vCPU 1: -EBUSY');
   t.equal(f.msi(1, 0), 1, 'vCPU 0 still takes MSIs');
   t.equal(f.msi(1, 4), -EBUSY, 'vCPU 1 does not: -EBUSY');
+  t.end();
+});
+
+t.test('several pending LPIs and an SPI: presented by priority, then INTID; a disabled LPI never', (t) => {
+  const f = lpiVm();
+  f.setProp(8192, 0x81); // priority 0x80
+  f.setProp(8193, 0x40); // priority 0x40, disabled
+  f.setProp(8194, 0x41); // priority 0x40
+  f.setProp(8195, 0x41); // priority 0x40
+  f.cmd(newCmd(GITS_CMD_INVALL)); // collection 0 (vCPU 0)
+  vcpuSetGuestCode(f.vcpus[0]!, function* (g: Guest): GuestProgram {
+    yield* gicInit(g, GIC_V3, 2);
+    yield* gicSetPriority(g, 40, 0x40);
+    yield* gicIrqEnable(g, 40);
+    yield* gicIrqSetPending(g, 40);
+    yield* g.sync(0);
+    for (let i = 0; i < 5; i++) {
+      const intid = Number(yield* g.readSysreg(ICC_IAR1_EL1));
+      yield* g.writeSysreg(ICC_EOIR1_EL1, intid);
+      yield* g.sync(intid);
+    }
+    yield* g.done();
+  });
+  t.equal(runUntilSync(f.vcpus[0]!), 0, 'SPI 40 pending at priority 0x40');
+  for (const ev of [0, 1, 2, 3]) t.equal(f.msi(1, ev), 1, `MSI for ${8192 + ev}`);
+  const order: number[] = [];
+  for (let i = 0; i < 5; i++) order.push(runUntilSync(f.vcpus[0]!) as number);
+  t.same(order, [40, 8194, 8195, 8192, 1023], 'SPI 40 (0x40, lowest INTID), 8194 and 8195 (0x40), 8192 (0x80); 8193 is disabled');
+  t.equal(lpi(f, 8193).pendingLatch, true, '8193 stays pending');
   t.end();
 });
