@@ -43,7 +43,7 @@ async function main(): Promise<void> {
     figures.push({ name: `vgic_lpi_stress ${f.args} -i ${f.nrIterations} (median of ${l.runs}; min ${f.min}, max ${f.max}; ${Math.round(f.takenFraction * 100)}% taken)`, value: f.median, unit: 'LPIs/s', target, met: true });
     figures.push({ name: `  the same per CPU-second (min ${f.cpuMin}, max ${f.cpuMax})`, value: f.cpuMedian, unit: 'LPIs/cpu-s', target: 'reported', met: true });
   }
-  figures.push({ name: `vgic_lpi_stress single stream / slowest, CPU time (${l.worstArgs}; wall ${l.wallRatio}x)`, value: l.worstRatio, unit: 'x', target: `<= ${l.targets.maxRatio}`, met: l.worstRatio <= l.targets.maxRatio });
+  figures.push({ name: `vgic_lpi_stress single stream / slowest (${l.worstArgs}; CPU time ${l.cpuRatio}x)`, value: l.worstRatio, unit: 'x', target: `<= ${l.targets.maxRatio}`, met: l.worstRatio <= l.targets.maxRatio });
 
   for (const f of figures) {
     console.log(`${f.name.padEnd(58)} ${String(f.value).padStart(12)} ${f.unit.padEnd(11)} target ${f.target} ${f.met ? 'OK' : 'MISSED'}`);

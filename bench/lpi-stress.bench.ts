@@ -5,10 +5,10 @@
 // LPIs meanwhile under the seeded scheduler; the share of them the guests' handlers acknowledged is
 // reported too (pending LPIs coalesce, as on hardware). Runs of all configurations alternate after
 // a warm-up, so every configuration sees the same machine; median, min and max of each. Each run
-// is timed twice from the barrier to the last device thread: wall clock (what the C test prints)
-// and this process's CPU time (user + system), which other load on a shared machine disturbs
-// far less. Only the ratio single-stream / slowest configuration, in CPU time and measured in
-// this process, gates.
+// is timed twice from the barrier to the last device thread: wall clock (the C test's Rate) and
+// this process's CPU time (user + system, GC threads included), reported alongside. Only the
+// ratio single-stream / slowest configuration of the wall-clock medians, measured in this
+// process, gates.
 
 import { setRecorder } from '../lib/host/index.ts';
 import { runLpiStress } from '../selftests/vgic_lpi_stress.ts';
@@ -52,11 +52,11 @@ export interface LpiStressFigure extends LpiStressConfig {
 export interface LpiStressBench {
   runs: number;
   figures: LpiStressFigure[];
-  /** cpuMedian(-v 1 -d 1 -e 1) / cpuMedian(slowest configuration): the gate. */
+  /** median(-v 1 -d 1 -e 1) / median(slowest configuration), wall clock: the gate. */
   worstRatio: number;
   worstArgs: string;
-  /** The same ratio on wall-clock medians (reported only). */
-  wallRatio: number;
+  /** The same ratio on CPU-time medians (reported only). */
+  cpuRatio: number;
   targets: { singleStreamMin: number; maxRatio: number };
 }
 
@@ -108,14 +108,14 @@ function measure(runs: number, seed: number): LpiStressBench {
     };
   });
   let worst = figures[0]!;
-  for (const f of figures) if (f.cpuMedian < worst.cpuMedian) worst = f;
-  const slowestWall = Math.min(...figures.map((f) => f.median));
+  for (const f of figures) if (f.median < worst.median) worst = f;
+  const slowestCpu = Math.min(...figures.map((f) => f.cpuMedian));
   return {
     runs,
     figures,
-    worstRatio: Number((figures[0]!.cpuMedian / worst.cpuMedian).toFixed(2)),
+    worstRatio: Number((figures[0]!.median / worst.median).toFixed(2)),
     worstArgs: worst.args,
-    wallRatio: Number((figures[0]!.median / slowestWall).toFixed(2)),
+    cpuRatio: Number((figures[0]!.cpuMedian / slowestCpu).toFixed(2)),
     targets: { singleStreamMin: 2_000_000, maxRatio: 3 },
   };
 }
