@@ -71,11 +71,12 @@ function unlist(lpi: VgicLpi): void {
 }
 
 /**
- * An MSI for this LPI (vgic_its_trigger_msi / the cached path): pending, queued on its target.
- * Already pending means already queued, so nothing changes and no vCPU needs a kick.
+ * An MSI for this LPI (vgic_its_trigger_msi / the cached path): pending, queued on its target,
+ * and the target kicked even if the LPI was already pending and queued: vgic_queue_irq_unlock()
+ * kicks in that case too ("we could be queueing an edge-triggered interrupt for which we get no
+ * EOI maintenance interrupt"), so every MSI makes the vCPU look at its interrupts again.
  */
 export function lpiSetPending(dist: VgicDist, lpi: VgicLpi): void {
-  if (lpi.pendingLatch && lpi.listedOn) return;
   lpi.pendingLatch = true;
   lpiQueue(dist, lpi);
 }
