@@ -55,7 +55,7 @@ function groupPriorityMask(c: CpuIfState, group: number): number {
 function forEachCandidate(dist: VgicDist, vcpu: VgicCpu, fn: (irq: VgicIrq) => void): void {
   for (const irq of vcpu.privateIrqs) fn(irq);
   for (const irq of dist.spis) if (irq.targetVcpu === vcpu.vcpuIdx) fn(irq);
-  // --- LPI hook (wip/its): pending LPIs targeting this vCPU join the candidates (lpi.ts) ---
+  // --- LPI hook (wip/its): the best queued LPI of this vCPU joins the candidates (lpi.ts) ---
   if (vcpu.lpiApList.length) forEachListedLpi(dist, vcpu, fn);
 }
 
