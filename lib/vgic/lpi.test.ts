@@ -35,6 +35,7 @@ import { EBUSY } from '../uapi/errno.ts';
 import { KVM_DEV_ARM_VGIC_GRP_CTRL, KVM_DEV_ARM_VGIC_SAVE_PENDING_TABLES, __kvmDeviceAttrSet, vcpuSetGuestCode } from '../host/index.ts';
 import { type ItsFix, PEND_TABLES, cmds, itsVm } from './its/test-fixtures.ts';
 import { hex, rdGet, rdSet, runUntilSync } from './test-fixtures.ts';
+import { acknowledge, deactivate, endOfInterrupt, runningPriority } from './cpuif.ts';
 
 const { mapc, mapti, devEv } = cmds;
 const mapd = (dev: number) => cmds.mapd(dev);
@@ -217,5 +218,32 @@ t.test('several pending LPIs and an SPI: presented by priority, then INTID; a di
   for (let i = 0; i < 5; i++) order.push(runUntilSync(f.vcpus[0]!) as number);
   t.same(order, [40, 8194, 8195, 8192, 1023], 'SPI 40 (0x40, lowest INTID), 8194 and 8195 (0x40), 8192 (0x80); 8193 is disabled');
   t.equal(lpi(f, 8193).pendingLatch, true, '8193 stays pending');
+  t.end();
+});
+
+t.test('EOI of an LPI drops its priority and deactivates nothing: not SGI 0 (the INTID is not cut to 10 bits on GICv3)', (t) => {
+  const f = lpiVm();
+  f.vm.dist.enabled = true;
+  const v = f.vcpus[0]!.vgic;
+  v.cpuif.igrpen1 = 1;
+  v.cpuif.pmr = 0xff;
+  const sgi0 = v.privateIrqs[0]!;
+  sgi0.priority = 0x80;
+  sgi0.pendingLatch = true;
+  t.equal(acknowledge(f.vm.dist, v, 1), 0, 'SGI 0 acknowledged');
+  t.equal(sgi0.active, true, 'SGI 0 active');
+  t.equal(f.msi(1, 0), 1, 'MSI for 8192 (priority 0xa0: cannot preempt the running 0x80)');
+  f.setProp(8192, 0x41);
+  t.equal(f.cmd(devEv(GITS_CMD_INV, 1, 0)), 0, 'INV: 8192 at priority 0x40 preempts');
+  t.equal(acknowledge(f.vm.dist, v, 1), 8192, 'LPI 8192 acknowledged');
+  t.equal(hex(runningPriority(v.cpuif)), hex(0x40), 'running priority 0x40');
+  endOfInterrupt(f.vm.dist, v, 8192); // EOImode 0: priority drop + deactivation of 8192
+  t.equal(sgi0.active, true, 'SGI 0 is still active (8192 & 0x3ff is 0)');
+  t.equal(hex(runningPriority(v.cpuif)), hex(0x80), 'running priority back to SGI 0');
+  v.cpuif.eoimode = 1;
+  deactivate(f.vm.dist, v, 8192); // ICC_DIR_EL1 of an LPI
+  t.equal(sgi0.active, true, 'DIR of an LPI deactivates nothing');
+  deactivate(f.vm.dist, v, 0);
+  t.equal(sgi0.active, false, 'DIR of SGI 0 does');
   t.end();
 });
