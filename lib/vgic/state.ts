@@ -3,6 +3,7 @@
 
 import { VGIC_NR_PRIVATE_IRQS, VGIC_NR_SGIS, VGIC_V3_MAX_CPUS } from '../uapi/kvm.ts';
 import { CandidateList, type IrqHome, IrqConfig, VgicIrq } from './irq.ts';
+import type { VgicIts } from './its/state.ts';
 import type { VgicLpi } from './lpi.ts';
 import type { HostProfile } from './profiles.ts';
 import type { Gicv5Host } from './v5/host.ts';
@@ -152,6 +153,8 @@ export class VgicDist implements IrqHome {
   msisRequireDevid = false;
   /** Mapped LPIs by INTID (dist->lpi_xa), kept by lib/vgic/lpi.ts. */
   readonly lpis = new Map<number, VgicLpi>();
+  /** The VM's ITS devices in creation order (lib/vgic/its/state.ts). */
+  readonly itses: VgicIts[] = [];
   /** Bumped whenever something may have become deliverable, so delivery checks can be skipped. */
   epoch = 0;
   /** The host's GICv5 (VmOptions.gicv5), or null on a GICv3 host. */

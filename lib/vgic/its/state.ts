@@ -88,25 +88,13 @@ export class VgicIts {
 
 // --- the VM's ITSes (the KVM MMIO bus, as far as doorbells are concerned) ------------------------------
 
-const registry = new WeakMap<VgicDist, VgicIts[]>();
-
-/** The last VM asked about, so that an MSI costs no WeakMap lookup (the hot path of lpi_stress). */
-let lastDist: VgicDist | null = null;
-let lastList: readonly VgicIts[] = [];
-
-/** Every ITS device of the VM (kvm->devices filtered by kvm_arm_vgic_its_ops). */
+/** Every ITS device of the VM (kvm->devices filtered by kvm_arm_vgic_its_ops), kept on the dist. */
 export function itsesOf(dist: VgicDist): readonly VgicIts[] {
-  if (dist === lastDist) return lastList;
-  lastDist = dist;
-  lastList = registry.get(dist) ?? [];
-  return lastList;
+  return dist.itses;
 }
 
 export function registerIts(dist: VgicDist, its: VgicIts): void {
-  const list = registry.get(dist);
-  if (list) list.push(its);
-  else registry.set(dist, [its]);
-  lastDist = null;
+  dist.itses.push(its);
 }
 
 /**
