@@ -1,6 +1,7 @@
 // Fuzz of the vITS and LPIs: garbage and plausible commands, bad and overlapping table
 // addresses, queues that wrap or point outside RAM, random ITS/redistributor register writes from
-// userspace and from a guest, random MSIs, resets. Every call must return 0/1 or a known -errno,
+// userspace and from a guest, random MSIs (KVM_SIGNAL_MSI, and MSI routes signalled through
+// irqfds), resets. Every call must return 0/1 or a known -errno,
 // never throw, and the model's bookkeeping must stay consistent after every step (queue pointers
 // aligned and inside the queue, LPI references matching the ITEs, caches and vCPU lists holding
 // them). A fixed seed keeps CI reproducible; FUZZ_SEED=random explores (the seed is printed).
@@ -29,6 +30,15 @@ import {
 } from '../../guest/index.ts';
 import {
   KVM_DEV_ARM_VGIC_GRP_CTRL,
+  KVM_IRQFD_FLAG_DEASSIGN,
+  KVM_IRQ_ROUTING_IRQCHIP,
+  KVM_IRQ_ROUTING_MSI,
+  type KvmIrqRoutingEntry,
+  __kvmIrqfd,
+  _kvmGsiRoutingWrite,
+  close,
+  kvmNewEventfd,
+  write,
   KVM_DEV_ARM_VGIC_GRP_ITS_REGS,
   UCALL_DONE,
   UCALL_SYNC,
@@ -141,7 +151,7 @@ function verdict(r: number): string | null {
 
 function step(f: ItsFix): { what: string; run: () => number } {
   const nr = f.vcpus.length;
-  switch (int(12)) {
+  switch (int(14)) {
     case 0:
     case 1: {
       const off = int(5) ? pick(REGS) : u32r();
@@ -207,6 +217,37 @@ function step(f: ItsFix): { what: string; run: () => number } {
           return 0;
         },
       };
+    case 11: {
+      // KVM_SET_GSI_ROUTING: MSI entries with any flags, DeviceID, EventID and doorbell, or irqchip pins
+      const entries: KvmIrqRoutingEntry[] = Array.from({ length: 1 + int(3) }, () => {
+        const gsi = int(6) ? int(4) : pick([4095, 4096]);
+        if (!int(4)) return { gsi, type: pick([KVM_IRQ_ROUTING_IRQCHIP, 3]), flags: pick([0, 1]), u: { irqchip: { irqchip: pick([0, 1]), pin: pick([0, 5, 987, 988]) } } };
+        const db = int(6) ? GITS_BASE_GPA + GITS_TRANSLATER : pick([GITS_BASE_GPA, 0, GITS_BASE_GPA + 0x20000]);
+        // mostly device 1's events 0..3, which sane() maps
+        const msi = { address_lo: db % 2 ** 32, address_hi: int(8) ? 0 : u32r(), data: int(5) ? int(4) : pick([0xffff, u32r()]), devid: int(4) ? 1 : pick([0, 2, 0x10000]) };
+        return { gsi, type: KVM_IRQ_ROUTING_MSI, flags: int(6) ? 1 : pick([0, 2, 0xffffffff]), u: { msi } };
+      });
+      return { what: `KVM_SET_GSI_ROUTING ${JSON.stringify(entries)}`, run: () => _kvmGsiRoutingWrite(f.vm, { nr: entries.length, flags: 0, entries }) };
+    }
+    case 12: {
+      // an irqfd on a GSI (routed or not), signalled once, then deassigned
+      const gsi = pick([0, 1, 2, 3, 77]);
+      return {
+        what: `irqfd on gsi ${gsi} signalled`,
+        run: () => {
+          const efd = kvmNewEventfd();
+          try {
+            const r = __kvmIrqfd(f.vm, gsi, efd, 0);
+            if (r) return r;
+            const w = write(efd, u64(1), 8);
+            if (w !== 8) return w < 0 ? w : -1000; // a write returns 8 or -errno
+            return __kvmIrqfd(f.vm, gsi, efd, KVM_IRQFD_FLAG_DEASSIGN);
+          } finally {
+            close(efd);
+          }
+        },
+      };
+    }
     default:
       return { what: 'enable the ITS with sane tables', run: () => sane(f) };
   }
