@@ -9,6 +9,7 @@
 
 import { performance } from 'node:perf_hooks';
 import { sgisBetweenVcpus, spisInjectedByHost, spisPendedByGuest } from './irq.bench.ts';
+import { LPI_STRESS_CONFIGS, type LpiStressSample, lpiStressRun } from './lpi-stress.bench.ts';
 import { coroutineRun, directRun } from './mmio.bench.ts';
 import { benchSnapshot } from './snapshot.bench.ts';
 import { type Gate, type Spread, fmtSpread, gate, interleave, machineLoad, median, round, spread } from './stats.ts';
@@ -42,6 +43,10 @@ export const BOUNDS = {
   largeOverSmall: 0.7,
   /** save + restore in at most 50 ms at the idle baseline: 1.645 M direct accesses' worth. */
   snapshotInDirectAccesses: 0.05 * IDLE_DIRECT,
+  /** (d) vgic_lpi_stress -v 1 -d 1 -e 1: >= 2 M LPIs/s delivered (the test's Rate). */
+  lpiSingleStreamPerDirect: 2e6 / IDLE_DIRECT,
+  /** (d) no configuration delivers LPIs more than 3x slower than the single-stream case. */
+  lpiSingleOverSlowest: 3,
 };
 
 interface Figure {
@@ -53,6 +58,7 @@ export async function runBenchmarks(): Promise<number> {
   const t0 = performance.now();
   const loadBefore = machineLoad();
   const s = { direct: [] as number[], coroutine: [] as number[], a64: [] as number[], a992: [] as number[], b: [] as number[], c: [] as number[] };
+  const lpi: LpiStressSample[][] = LPI_STRESS_CONFIGS.map(() => []);
 
   // Warm-up: every path once, so the JIT has settled before the first measured round.
   directRun(MMIO_ITERS / 4);
@@ -61,6 +67,7 @@ export async function runBenchmarks(): Promise<number> {
   spisPendedByGuest(992, IRQ_ITERS / 4);
   spisInjectedByHost(64, IRQ_ITERS / 4);
   sgisBetweenVcpus(SGI_ITERS / 4);
+  for (const c of LPI_STRESS_CONFIGS) lpiStressRun(c, 1 / 4);
 
   interleave(RUNS, [
     () => s.direct.push(directRun(MMIO_ITERS)),
@@ -69,6 +76,7 @@ export async function runBenchmarks(): Promise<number> {
     () => s.a992.push(spisPendedByGuest(992, IRQ_ITERS)),
     () => s.b.push(spisInjectedByHost(64, IRQ_ITERS)),
     () => s.c.push(sgisBetweenVcpus(SGI_ITERS)),
+    ...LPI_STRESS_CONFIGS.map((c, i) => () => void lpi[i]!.push(lpiStressRun(c))),
   ]);
   const snap = await benchSnapshot(RUNS);
   // The snapshot runs after the rounds: a second baseline taken right after it keeps its ratio honest.
@@ -83,6 +91,13 @@ export async function runBenchmarks(): Promise<number> {
     { name: '(a) the same with 992 IRQs (cycling over every SPI)', spread: spread(s.a992, 'irqs/s') },
     { name: '(b) edge SPIs by KVM_IRQ_LINE, one exit each; 64 IRQs', spread: spread(s.b, 'irqs/s') },
     { name: '(c) SGIs between two vCPUs (ping-pong, seeded scheduler)', spread: spread(s.c, 'sgis/s') },
+    ...LPI_STRESS_CONFIGS.flatMap((c, i) => [
+      { name: `(d) vgic_lpi_stress ${c.args} -i ${c.nrIterations}: LPIs delivered (its Rate)`, spread: spread(lpi[i]!.map((x) => x.delivered), 'lpis/s') },
+      {
+        name: `    LPIs taken by the guests (${round(100 * median(lpi[i]!.map((x) => x.takenFraction)))}% of those delivered)`,
+        spread: spread(lpi[i]!.map((x) => x.taken), 'lpis/s'),
+      },
+    ]),
     { name: `${snap.name}: save + restore`, spread: spread(snap.totalMs, 'ms') },
     { name: '  save alone', spread: spread(snap.saveMs, 'ms') },
     { name: '  restore alone', spread: spread(snap.restoreMs, 'ms') },
@@ -96,6 +111,22 @@ export async function runBenchmarks(): Promise<number> {
   // Each gate is the median over the rounds of that round's ratio: both figures of a round ran
   // back to back, so they saw the same machine.
   const perRound = (num: number[], den: number[]): number => median(num.map((x, i) => x / den[i]!));
+  // (d): how many times slower than the single stream each configuration is, per round, in LPIs
+  // delivered (gated: what the kernel test prints) and in LPIs taken (reported).
+  const lpiOf = (i: number, k: 'delivered' | 'taken'): number[] => lpi[i]!.map((x) => x[k]);
+  const lpiRatios = LPI_STRESS_CONFIGS.map((c, i) => ({
+    args: c.args,
+    delivered: round(perRound(lpiOf(0, 'delivered'), lpiOf(i, 'delivered'))),
+    taken: round(perRound(lpiOf(0, 'taken'), lpiOf(i, 'taken'))),
+  }));
+  const slowest = lpiRatios.reduce((a, b) => (b.delivered > a.delivered ? b : a));
+  const lpiNotes = [
+    '  (d) single stream / configuration, per-round medians: ' +
+      lpiRatios
+        .slice(1)
+        .map((r) => `${r.args}: ${r.delivered}x delivered, ${r.taken}x taken`)
+        .join('; '),
+  ];
   const gates: Gate[] = [
     gate('direct / coroutine', perRound(s.direct, s.coroutine), 'max', BOUNDS.coroutineOverDirect, 'the coroutine costs at most 3x the dispatch it drives'),
     gate('(a) 64 IRQs / direct', perRound(s.a64, s.direct), 'min', round(BOUNDS.spisPendedPerDirect), '(a) >= 3 M/s at the idle baseline of 32.9 M/s'),
@@ -108,13 +139,27 @@ export async function runBenchmarks(): Promise<number> {
       Math.round(BOUNDS.snapshotInDirectAccesses),
       'save + restore <= 50 ms at the idle baseline',
     ),
+    gate(
+      '(d) lpi_stress -v1 -d1 -e1 / direct',
+      perRound(lpiOf(0, 'delivered'), s.direct),
+      'min',
+      round(BOUNDS.lpiSingleStreamPerDirect),
+      '>= 2 M LPIs/s at the idle baseline of 32.9 M/s',
+    ),
+    gate(
+      '(d) lpi_stress -v1 -d1 -e1 / slowest',
+      slowest.delivered,
+      'max',
+      BOUNDS.lpiSingleOverSlowest,
+      `LPIs delivered, as the test prints; slowest: ${slowest.args}`,
+    ),
   ];
 
   const w = Math.max(...figures.map((f) => f.name.length));
   console.log(`make bench: ${RUNS} rounds, load average ${loadBefore.loadavg.join(' ')} before, ${loadAfter.loadavg.join(' ')} after (${loadBefore.cpus} CPUs), Node ${process.version}`);
   console.log('\nAbsolute figures (median, spread over the rounds; printed, never gated):');
   for (const f of figures) console.log(`  ${f.name.padEnd(w)}  ${fmtSpread(f.spread)}`);
-  for (const n of snapNotes) console.log(n);
+  for (const n of [...snapNotes, ...lpiNotes]) console.log(n);
   console.log('\nRatios against the baseline measured in this process (gated):');
   for (const g of gates) {
     console.log(`  ${g.name.padEnd(42)} ${String(g.value).padStart(10)}  ${g.kind === 'min' ? '>=' : '<='} ${g.bound}  ${g.met ? 'OK' : 'MISSED'}  (${g.why})`);
@@ -135,6 +180,13 @@ export async function runBenchmarks(): Promise<number> {
       largestParseMedianMs: snap.largestParseMedianMs,
       largestSnapshotBytes: snap.largestSnapshotBytes,
     },
+    lpiStress: LPI_STRESS_CONFIGS.map((c, i) => ({
+      args: c.args,
+      nrIterations: c.nrIterations,
+      kernelIterations: c.kernelIterations,
+      takenFraction: round(median(lpi[i]!.map((x) => x.takenFraction))),
+      singleOverThis: { delivered: lpiRatios[i]!.delivered, taken: lpiRatios[i]!.taken },
+    })),
   };
   console.log(`\n${JSON.stringify(json, null, 2)}`);
   return gates.every((g) => g.met) ? 0 : 1;

@@ -90,9 +90,9 @@ export const VGIC_INIT_MUTATIONS: Mutation[] = [
     'if (!v2ParseAttr(dist, attr)) return -EINVAL;', 'if (!v2ParseAttr(dist, attr)) return -ENXIO;'),
   m('get_user: a NULL value pointer is EFAULT', 'lib/vgic/user-buf.ts',
     'if (!buf || buf.width < width) return { ret: -EFAULT, value: 0n };', 'if (!buf || buf.width < width) return { ret: -22, value: 0n };'),
-  m('vgic_its_set_attr: the ITS base must be 64K aligned', DEV,
+  m('vgic_its_set_attr: the ITS base must be 64K aligned', 'lib/vgic/its/device.ts',
     '0x10000n, BigInt(KVM_VGIC_V3_ITS_SIZE)', '0x1000n, BigInt(KVM_VGIC_V3_ITS_SIZE)'),
-  m('vgic_its_set_attr: the IPA check covers the whole 128K ITS frame', DEV,
+  m('vgic_its_set_attr: the IPA check covers the whole 128K ITS frame', 'lib/vgic/its/device.ts',
     '0x10000n, BigInt(KVM_VGIC_V3_ITS_SIZE)', '0x10000n, 0x10000n'),
   // --- GICD_TYPER2.nASSGIcap (vgic-mmio-v3.c: vgic_mmio_uaccess_write_v3_misc) -------------------
   m('nASSGIcap without GICv4.1 direct vSGIs is EINVAL', V3,

@@ -10,3 +10,5 @@ export * from '../uapi/gic-intid.ts';
 export * from '../vgic/timer-regs.ts';
 export { CTL_ENABLE, CTL_IMASK, CTL_ISTATUS } from '../uapi/kvm-irq.ts';
 export { cStruct, CStruct, type CField, type CValues } from '../kvm/c-struct.ts';
+export * from './its.ts';
+export * from '../uapi/its.ts';

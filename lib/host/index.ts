@@ -33,3 +33,5 @@ export * from './irq.ts';
 export * from './guest-memory.ts';
 export * from './getopt.ts';
 export { cStruct, CStruct, type CField, type CValues } from '../kvm/c-struct.ts';
+export * from '../uapi/its.ts';
+export * from './its.ts';

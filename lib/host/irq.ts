@@ -25,7 +25,6 @@ import { closeDevice } from '../kvm/vm.ts';
 import { setErrno, testAssert } from './test-util.ts';
 
 export type { KvmIrqRouting, KvmIrqRoutingEntry } from '../kvm/irq-routing.ts';
-export { setMsiInjector, setMsiCachedInjector, type KvmMsi } from '../kvm/irq-routing.ts';
 
 function raw(ret: number): number {
   if (ret < 0) setErrno(-ret);

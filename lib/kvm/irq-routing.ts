@@ -6,10 +6,9 @@
 // Routing entry types are a table (ROUTE_TYPES, kvm_set_routing_entry's switch): each type turns
 // a userspace entry into a kernel entry with a `set` function. IRQCHIP entries route to the vGIC
 // (pin p -> SPI 32 + p). MSI entries are accepted as KVM accepts them (only KVM_MSI_VALID_DEVID
-// may be set) and injected through the MSI injector below, which answers -ENODEV while the VM has
-// no ITS (kvm_set_msi: "if (!vgic_has_its(kvm)) return -ENODEV"). The vITS registers its
-// vgic_its_inject_msi with setMsiInjector() and vgic_its_inject_cached_translation with
-// setMsiCachedInjector(); nothing else here needs to change.
+// may be set; no ITS is needed to set the table) and injected by kvm_set_msi(): -ENODEV while the
+// VM has no ITS, else the vITS translates (lib/vgic/its/translate.ts: vgic_its_inject_msi, and
+// vgic_its_inject_cached_translation for irqfd's atomic fast path).
 
 import { EFAULT, EINVAL, ENODEV } from '../uapi/errno.ts';
 import {
@@ -19,8 +18,10 @@ import {
   KVM_MSI_VALID_DEVID,
   KVM_NR_IRQCHIPS,
 } from '../uapi/kvm-irq.ts';
+import type { KvmMsi } from '../uapi/its.ts';
 import { KVM_IRQCHIP_NUM_PINS, VGIC_NR_PRIVATE_IRQS } from '../uapi/kvm.ts';
 import { vgicInjectIrq } from '../vgic/init.ts';
+import { injectCachedTranslation, vgicItsInjectMsi } from '../vgic/its/translate.ts';
 import type { KvmVm } from './vm.ts';
 
 /** struct kvm_irq_routing_irqchip */
@@ -52,10 +53,7 @@ export interface KvmIrqRouting {
   entries: KvmIrqRoutingEntry[];
 }
 
-/** struct kvm_msi as kvm_set_msi() builds it from a routing entry (kvm_populate_msi). */
-export interface KvmMsi extends KvmIrqRoutingMsi {
-  flags: number;
-}
+export type { KvmMsi };
 
 /** struct kvm_kernel_irq_routing_entry: what a GSI resolves to, and how to raise it. */
 export interface KernelRoute {
@@ -126,31 +124,19 @@ export function vgicIrqfdSetIrq(vm: KvmVm, pin: number, level: boolean): number 
   return vgicInjectIrq(dist, null, spi, level);
 }
 
-/** vgic_its_inject_msi(); replaced by the vITS. */
-export type MsiInjector = (vm: KvmVm, msi: KvmMsi) => number;
-/** vgic_its_inject_cached_translation(): -EWOULDBLOCK when the translation is not cached. */
-export type MsiCachedInjector = (vm: KvmVm, msi: KvmMsi) => number;
-
 export const EWOULDBLOCK = 11; // == EAGAIN
 
-/** Until the ITS is modelled, an MSI with an ITS present cannot be translated either. */
-let msiInjector: MsiInjector = () => -ENODEV;
-let msiCachedInjector: MsiCachedInjector = () => -EWOULDBLOCK;
-
-/** Extension point for the vITS: vgic_its_inject_msi. */
-export function setMsiInjector(fn: MsiInjector): void {
-  msiInjector = fn;
-}
-/** Extension point for the vITS: vgic_its_inject_cached_translation (irqfd fast path). */
-export function setMsiCachedInjector(fn: MsiCachedInjector): void {
-  msiCachedInjector = fn;
-}
-
-/** kvm_set_msi(): no ITS -> -ENODEV; level 0 -> -1; else the ITS translates and injects. */
+/**
+ * kvm_set_msi() (vgic-irqfd.c), the MSI route's set() and KVM_SIGNAL_MSI's injection: no ITS ->
+ * -ENODEV; level 0 -> -1 (nothing injected); else vgic_its_inject_msi(): 1 delivered (a cached
+ * translation first, whatever the flags say), 0 blocked by the guest's ITS mappings, -errno
+ * (EINVAL without KVM_MSI_VALID_DEVID or for a doorbell outside every ITS, EBUSY with the ITS or
+ * the target's LPIs off).
+ */
 export function kvmSetMsi(vm: KvmVm, msi: KvmMsi, level: boolean): number {
   if (!vm.dist.hasIts) return -ENODEV;
   if (!level) return -1;
-  return msiInjector(vm, msi);
+  return vgicItsInjectMsi(vm.dist, msi);
 }
 
 /** kvm_arch_set_irq_inatomic(): the irqfd fast path; -EWOULDBLOCK defers to kvm_set_irq(). */
@@ -158,7 +144,9 @@ export function archSetIrqInatomic(vm: KvmVm, e: KernelRoute | null, level: bool
   if (!level) return -EWOULDBLOCK;
   if (e?.type === KVM_IRQ_ROUTING_MSI) {
     if (!vm.dist.hasIts) return -EWOULDBLOCK;
-    return msiCachedInjector(vm, e.msi!);
+    // vgic_its_inject_cached_translation(): 0 on a cache hit, else -EWOULDBLOCK (irqfd_inject
+    // then takes the kvm_set_irq() path, which translates and fills the cache).
+    return injectCachedTranslation(vm.dist, e.msi!) ? 0 : -EWOULDBLOCK;
   }
   if (e?.type === KVM_IRQ_ROUTING_IRQCHIP) {
     // "Injecting SPIs is always possible in atomic context as long as the damn vgic is initialized."

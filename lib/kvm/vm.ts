@@ -95,6 +95,7 @@ export class KvmVm {
     const vm = this;
     this.dist = new VgicDist(resolveProfile(opts.profile), caps, {
       ipaBits: this.ipaBits,
+      memory: this.memory, // the ITS and LPI tables live in guest RAM
       anyVcpuRan: () => vm.vcpus.some((v) => v.hasRun),
       vcpusBusy: () => vm.vcpus.some((v) => v.running),
       guestTicks: () => vm.vcpus.reduce((n, v) => n + v.accesses, 0),

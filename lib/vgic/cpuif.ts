@@ -4,7 +4,7 @@
 // vgic_v3_fold_lr_state; vgic.c: vgic_target_oracle, kvm_vgic_vcpu_pending_irq); SGI generation
 // traps to sys_regs.c: access_gic_sgi -> vgic-v3.c: vgic_v3_dispatch_sgi.
 
-import { VGIC_NR_PRIVATE_IRQS, VGIC_NR_SGIS } from '../uapi/kvm.ts';
+import { VGIC_MIN_LPI, VGIC_NR_PRIVATE_IRQS, VGIC_NR_SGIS } from '../uapi/kvm.ts';
 import { timerWfiExpire } from './arch-timer.ts';
 import { IrqConfig, type VgicIrq } from './irq.ts';
 import type { CpuIfState, VgicCpu, VgicDist } from './state.ts';
@@ -153,7 +153,9 @@ export function acknowledge(dist: VgicDist, vcpu: VgicCpu, group: 0 | 1): number
   if (!enabled) return SPURIOUS_INTID;
   const irq = bestPending(dist, vcpu, group === 0 ? G0 : G1, true);
   if (!irq) return SPURIOUS_INTID;
-  irq.active = true;
+  // An LPI has no active state: only its priority stays in the APRs until EOI (vgic-v3.c:
+  // vgic_v3_fold_lr drops ICH_LR_ACTIVE_BIT for INTIDs >= VGIC_MIN_LPI).
+  if (irq.intid < VGIC_MIN_LPI) irq.active = true;
   if (irq.config === IrqConfig.Edge) irq.pendingLatch = false;
   const bit = aprBitIndex(c, irq.priority);
   // A GICv2 guest runs on the memory-mapped (legacy) GICV interface of a GICv3 host, whose
@@ -182,10 +184,16 @@ export function setAckNotifier(dist: VgicDist, fn: AckNotifier): void {
   ackNotifiers.set(dist, fn);
 }
 
-/** Deactivate an interrupt; a level IRQ's latch goes when its LR retires (vgic_v3_fold_lr_state). */
+/**
+ * Deactivate an interrupt; a level IRQ's latch goes when its LR retires (vgic_v3_fold_lr_state).
+ * The INTID is the LR's: 10 bits for a GICv2 guest (GICH_LR_VIRTUALID; bits 12:10 of a v2 EOIR or
+ * DIR write carry the SGI source), the whole value for GICv3 (ICH_LR_VIRTUAL_ID_MASK). An LPI has
+ * no active state, so there is nothing to deactivate (vgic_v3_fold_lr).
+ */
 export function deactivate(dist: VgicDist, vcpu: VgicCpu, intid: number): void {
-  if (intid >= 1020 && intid <= 1023) return;
-  const irq = dist.getIrq(vcpu, intid & 0x3ff);
+  const id = dist.model === 'v2' ? intid & 0x3ff : intid;
+  if ((id >= 1020 && id <= 1023) || id >= VGIC_MIN_LPI) return;
+  const irq = dist.getIrq(vcpu, id);
   if (!irq || !irq.active) return;
   irq.active = false;
   if (irq.config === IrqConfig.Level) {

@@ -16,6 +16,7 @@ import {
 } from '../uapi/gic.ts';
 import { KVM_VGIC_V2_CPU_SIZE, KVM_VGIC_V2_DIST_SIZE, KVM_VGIC_V3_DIST_SIZE, KVM_VGIC_V3_REDIST_SIZE } from '../uapi/kvm.ts';
 import { SPURIOUS_INTID, acknowledge, deactivate, endOfInterrupt, highestPending, runningPriority } from './cpuif.ts';
+import { itsMmioRead, itsMmioWrite } from './its/registers.ts';
 import { type AccessCtx, type RegisterTable, mmioRead, mmioWrite } from './mmio.ts';
 import { V2_DIST_TABLE } from './mmio-v2.ts';
 import { V3_DIST_TABLE, V3_RD_TABLE } from './mmio-v3.ts';
@@ -63,7 +64,7 @@ export function findFrame(dist: VgicDist, vcpu: VgicCpu, addr: number): FrameHit
 export function vgicMmioRead(dist: VgicDist, vcpu: VgicCpu, addr: number, len: number): number | bigint | null {
   if (dist.v5) return irsMmioRead(dist.v5, vcpu, addr, len); // GICv5: the IRS frames only
   const hit = findFrame(dist, vcpu, addr);
-  if (!hit) return null;
+  if (!hit) return itsMmioRead(dist, addr, len); // an ITS frame pair (lib/vgic/its/), else null
   if (hit.table === 'gicc') return len === 4 ? giccRead(hit.ctx, hit.offset) : len === 8 ? 0n : 0;
   return mmioRead(hit.table, hit.ctx, hit.offset, len);
 }
@@ -71,7 +72,7 @@ export function vgicMmioRead(dist: VgicDist, vcpu: VgicCpu, addr: number, len: n
 export function vgicMmioWrite(dist: VgicDist, vcpu: VgicCpu, addr: number, len: number, val: number | bigint): boolean {
   if (dist.v5) return irsMmioWrite(dist.v5, vcpu, addr, len, val);
   const hit = findFrame(dist, vcpu, addr);
-  if (!hit) return false;
+  if (!hit) return itsMmioWrite(dist, addr, len, val); // an ITS frame pair (lib/vgic/its/), else false
   if (hit.table === 'gicc') {
     if (len === 4) giccWrite(hit.ctx, hit.offset, Number(val) >>> 0);
     return true;

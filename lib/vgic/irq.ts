@@ -41,9 +41,14 @@ export class CandidateList {
   }
 }
 
-/** Resolves a target vCPU index to its candidate list (the VgicDist for SGIs, PPIs and SPIs). */
+/**
+ * Resolves a target vCPU index to its candidate list (the VgicDist for SGIs, PPIs and SPIs; the
+ * VM's LPI home in lpi.ts for LPIs).
+ */
 export interface IrqHome {
   candidatesOf(vcpuIdx: number): CandidateList | null;
+  /** Told when the IRQ has left its list and joined none (LPIs: the ap_list drops its reference). */
+  unlisted?(irq: VgicIrq): void;
 }
 
 export class VgicIrq {
@@ -120,10 +125,6 @@ export class VgicIrq {
   set targetVcpu(v: number) {
     if (v === this.target) return;
     this.target = v;
-    if (this.list) {
-      this.list.remove(this);
-      this.list = null;
-    }
     this.track();
   }
 
@@ -139,10 +140,13 @@ export class VgicIrq {
   }
 
   private track(): void {
-    const want = (this.latch || this.line || this.act) && this.home ? this.home.candidatesOf(this.target) : null;
-    if (want === this.list) return;
-    if (this.list) this.list.remove(this);
+    const home = this.home;
+    const want = (this.latch || this.line || this.act) && home ? home.candidatesOf(this.target) : null;
+    const had = this.list;
+    if (want === had) return;
+    if (had) had.remove(this);
     if (want) want.add(this);
     this.list = want;
+    if (had && !want && home!.unlisted) home!.unlisted(this);
   }
 }

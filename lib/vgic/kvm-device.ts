@@ -1,13 +1,10 @@
 // The vGIC as a KVM device: set/get/has attribute for GICv2, GICv3 and the ITS
 // (vgic-kvm-device.c: vgic_v{2,3}_{set,get,has}_attr, vgic_set_common_attr,
-// vgic_v{2,3}_attr_regs_access, vgic_v3_parse_attr; vgic-its.c: vgic_its_{set,get,has}_attr).
+// vgic_v{2,3}_attr_regs_access, vgic_v3_parse_attr); the ITS device is in its/device.ts.
 
 import { EBUSY, EINVAL, ENODEV, ENXIO } from '../uapi/errno.ts';
 import { GICD_IIDR, GICD_TYPER2 } from '../uapi/gic.ts';
 import {
-  KVM_DEV_ARM_ITS_CTRL_RESET,
-  KVM_DEV_ARM_ITS_RESTORE_TABLES,
-  KVM_DEV_ARM_ITS_SAVE_TABLES,
   KVM_DEV_ARM_VGIC_CPUID_MASK,
   KVM_DEV_ARM_VGIC_CPUID_SHIFT,
   KVM_DEV_ARM_VGIC_CTRL_INIT,
@@ -16,7 +13,6 @@ import {
   KVM_DEV_ARM_VGIC_GRP_CPU_SYSREGS,
   KVM_DEV_ARM_VGIC_GRP_CTRL,
   KVM_DEV_ARM_VGIC_GRP_DIST_REGS,
-  KVM_DEV_ARM_VGIC_GRP_ITS_REGS,
   KVM_DEV_ARM_VGIC_GRP_LEVEL_INFO,
   KVM_DEV_ARM_VGIC_GRP_MAINT_IRQ,
   KVM_DEV_ARM_VGIC_GRP_NR_IRQS,
@@ -33,24 +29,24 @@ import {
   KVM_DEV_TYPE_ARM_VGIC_V2,
   KVM_DEV_TYPE_ARM_VGIC_V3,
   KVM_DEV_TYPE_ARM_VGIC_V5,
-  KVM_VGIC_ITS_ADDR_TYPE,
   KVM_VGIC_V2_ADDR_TYPE_CPU,
   KVM_VGIC_V2_ADDR_TYPE_DIST,
   KVM_VGIC_V3_ADDR_TYPE_DIST,
   KVM_VGIC_V3_ADDR_TYPE_REDIST,
   KVM_VGIC_V3_ADDR_TYPE_REDIST_REGION,
-  KVM_VGIC_V3_ITS_SIZE,
   VGIC_LEVEL_INFO_LINE_LEVEL,
   VGIC_NR_PRIVATE_IRQS,
   VGIC_NR_SGIS,
 } from '../uapi/kvm.ts';
-import { checkIorange, vgicAddr } from './addr.ts';
+import { vgicAddr } from './addr.ts';
 import { cpuSysregGet, cpuSysregSet, hasCpuSysreg } from './cpuif-regs.ts';
 import { readLineLevelInfo, vgicCreate, vgicInit, writeLineLevelInfo } from './init.ts';
+import { vgicItsCreate, vgicItsOps } from './its/device.ts';
+import { vgicV3SavePendingTables } from './lpi.ts';
 import { type AccessCtx, type RegisterTable, hasRegister, uaccessRead, uaccessWrite } from './mmio.ts';
 import { V2_CPU_TABLE, V2_DIST_TABLE } from './mmio-v2.ts';
 import { V3_DIST_TABLE, V3_RD_TABLE } from './mmio-v3.ts';
-import { ADDR_UNDEF, type VgicCpu, type VgicDist } from './state.ts';
+import type { VgicCpu, VgicDist } from './state.ts';
 import { type UserBuf, getUser, putUser } from './user-buf.ts';
 import { createVgicV5Device } from './v5/device.ts';
 
@@ -94,7 +90,7 @@ function setCommonAttr(dist: VgicDist, group: number, attr: bigint, buf: UserBuf
           if (dist.model !== 'v3') return -ENXIO;
           if (dist.vm.vcpusBusy()) return -EBUSY;
           if (!dist.initialized) return -ENXIO;
-          return 0; // no LPIs are modelled, so there is nothing to flush
+          return vgicV3SavePendingTables(dist);
       }
       return -ENXIO;
   }
@@ -335,69 +331,6 @@ export function vgicV2Ops(dist: VgicDist): KvmDeviceOps {
   };
 }
 
-// --- ITS (address and control only; the ITS register file and tables are not modelled yet) -------
-
-export interface ItsState {
-  base: number;
-}
-
-export function vgicItsOps(dist: VgicDist, its: ItsState): KvmDeviceOps {
-  return {
-    type: KVM_DEV_TYPE_ARM_VGIC_ITS,
-    name: 'kvm-arm-vgic-its',
-    setAttr(group, attr, buf) {
-      switch (group) {
-        case KVM_DEV_ARM_VGIC_GRP_ADDR: {
-          // vgic_its_set_attr(): only the ITS frame address; 64K aligned, 128K long
-          if (Number(attr) !== KVM_VGIC_ITS_ADDR_TYPE) return -ENODEV;
-          const u = getUser(buf, 64);
-          if (u.ret) return u.ret;
-          const ret = checkIorange(dist, its.base, u.value, 0x10000n, BigInt(KVM_VGIC_V3_ITS_SIZE));
-          if (ret) return ret;
-          its.base = Number(u.value);
-          return 0;
-        }
-        case KVM_DEV_ARM_VGIC_GRP_CTRL:
-          switch (Number(attr)) {
-            case KVM_DEV_ARM_VGIC_CTRL_INIT:
-              return 0;
-            case KVM_DEV_ARM_ITS_CTRL_RESET:
-            case KVM_DEV_ARM_ITS_SAVE_TABLES:
-            case KVM_DEV_ARM_ITS_RESTORE_TABLES:
-              return dist.vm.vcpusBusy() ? -EBUSY : 0;
-          }
-          return -ENXIO;
-      }
-      return -ENXIO;
-    },
-    getAttr(group, attr, buf) {
-      if (group === KVM_DEV_ARM_VGIC_GRP_ADDR) {
-        if (Number(attr) !== KVM_VGIC_ITS_ADDR_TYPE) return -ENODEV;
-        return putUser(buf, 64, its.base === ADDR_UNDEF ? 0xffffffffffffffffn : BigInt(its.base));
-      }
-      return -ENXIO;
-    },
-    hasAttr(group, attr) {
-      switch (group) {
-        case KVM_DEV_ARM_VGIC_GRP_ADDR:
-          return Number(attr) === KVM_VGIC_ITS_ADDR_TYPE ? 0 : -ENXIO;
-        case KVM_DEV_ARM_VGIC_GRP_CTRL:
-          switch (Number(attr)) {
-            case KVM_DEV_ARM_VGIC_CTRL_INIT:
-            case KVM_DEV_ARM_ITS_CTRL_RESET:
-            case KVM_DEV_ARM_ITS_SAVE_TABLES:
-            case KVM_DEV_ARM_ITS_RESTORE_TABLES:
-              return 0;
-          }
-          return -ENXIO;
-        case KVM_DEV_ARM_VGIC_GRP_ITS_REGS:
-          return -ENXIO; // ITS registers are not modelled
-      }
-      return -ENXIO;
-    },
-  };
-}
-
 /**
  * KVM_CREATE_DEVICE for the vGIC family: returns the ops, or -errno. `test` only probes
  * (KVM_CREATE_DEVICE_TEST): it reports whether the type is supported without creating anything.
@@ -421,9 +354,11 @@ export function createVgicDevice(dist: VgicDist, type: number, test: boolean): K
       }
     case KVM_DEV_TYPE_ARM_VGIC_ITS:
       if (test) return 0;
-      dist.hasIts = true;
-      dist.msisRequireDevid = true;
-      return vgicItsOps(dist, { base: ADDR_UNDEF });
+      {
+        // The ITS device lives in lib/vgic/its/ (vgic-its.c: vgic_its_create).
+        const its = vgicItsCreate(dist);
+        return vgicItsOps(dist, its);
+      }
     case KVM_DEV_TYPE_ARM_VGIC_V5:
       return createVgicV5Device(dist, test);
   }

@@ -63,9 +63,13 @@ import {
   INTERRUPT_ID_BITS_SPIS,
   KVM_VGIC_IMP_REV_3,
   KVM_VGIC_V3_REDIST_SIZE,
+  VGIC_MIN_LPI,
   VGIC_NR_PRIVATE_IRQS,
 } from '../uapi/kvm.ts';
+import { sanitiseBaserFields } from './baser.ts';
 import { iidrUserWrite } from './iidr.ts';
+import { invalidateAllCaches } from './its/state.ts';
+import { vgicEnableLpis, vgicFlushPendingLpis, vgicGetLpi, vgicItsInvLpi, vgicItsInvall, vgicLpisEnabled } from './lpi.ts';
 import {
   type ReadFn,
   type RegisterRow,
@@ -241,10 +245,24 @@ const readV3rCtlr: ReadFn = ({ dist, vcpu }) => {
   return v;
 };
 
-/** vgic_mmio_write_v3r_ctlr(): EnableLPIs only, and only with an ITS. */
+/**
+ * vgic_mmio_write_v3r_ctlr(): EnableLPIs only, and only with an ITS. Turning LPIs on syncs the
+ * pending table (vgic_enable_lpis); turning them off drops the LPIs queued on this vCPU and every
+ * ITS translation cache (vgic_flush_pending_lpis, vgic_its_invalidate_all_caches). The RWP window
+ * of the kernel's cmpxchg sequence is never visible: the model completes the disable at once.
+ */
 const writeV3rCtlr: WriteFn = ({ dist, vcpu }, _offset, _len, val) => {
   if (!dist.hasIts) return;
-  vcpu.lpisEnabled = (val & GICR_CTLR_ENABLE_LPIS) !== 0;
+  if (!(val & GICR_CTLR_ENABLE_LPIS)) {
+    if (!vcpu.lpisEnabled) return;
+    vgicFlushPendingLpis(dist, vcpu);
+    invalidateAllCaches(dist);
+    vcpu.lpisEnabled = false;
+  } else {
+    if (vcpu.lpisEnabled) return;
+    vcpu.lpisEnabled = true;
+    vgicEnableLpis(dist, vcpu);
+  }
 };
 
 /** vgic_mmio_read_v3r_iidr(): no revision field. */
@@ -282,21 +300,9 @@ function withHalf(v: bigint, offset: number, half: number): bigint {
   return offset & 4 ? (v & 0xffffffffn) | (h << 32n) : (v & ~0xffffffffn) | h;
 }
 
-// vgic_sanitise_field() helpers: shareability [11:10], inner cacheability [9:7], outer [58:56].
-const GIC_BASER_OuterShareable = 2n;
-const GIC_BASER_InnerShareable = 1n;
-const GIC_BASER_CACHE_nCnB = 0n;
-const GIC_BASER_CACHE_nC = 1n;
-const GIC_BASER_CACHE_RaWb = 3n;
-function sanitiseField(reg: bigint, shift: bigint, mask: bigint, fn: (f: bigint) => bigint): bigint {
-  return (reg & ~(mask << shift)) | ((fn((reg >> shift) & mask) & mask) << shift);
-}
-/** vgic_sanitise_{shareability,inner_cacheability,outer_cacheability} applied to a *BASER value. */
+/** vgic_sanitise_{propbaser,pendbaser}: shareability [11:10], inner [9:7], outer [58:56], then RES0. */
 function sanitiseBaser(reg: bigint, res0: bigint): bigint {
-  reg = sanitiseField(reg, 10n, 3n, (f) => (f === GIC_BASER_OuterShareable ? GIC_BASER_InnerShareable : f));
-  reg = sanitiseField(reg, 7n, 7n, (f) => (f === GIC_BASER_CACHE_nCnB || f === GIC_BASER_CACHE_nC ? GIC_BASER_CACHE_RaWb : f));
-  reg = sanitiseField(reg, 56n, 7n, (f) => (f === 0n || f === GIC_BASER_CACHE_nC ? f : 0n));
-  return reg & ~res0;
+  return sanitiseBaserFields(reg, 10n, 7n, 56n) & ~res0;
 }
 /** PROPBASER_RES0_MASK: [63:59], [55:52], [6:5]. */
 const PROPBASER_RES0 = (0x1fn << 59n) | (0xfn << 52n) | (0x3n << 5n);
@@ -319,6 +325,24 @@ const writePendbase: WriteFn = ({ vcpu }, offset, _len, val) => {
   if (vcpu.lpisEnabled) return;
   // vgic-mmio-v3.c: vgic_mmio_write_pendbase stores vgic_sanitise_pendbaser(value)
   vcpu.pendbaser = sanitiseBaser(withHalf(vcpu.pendbaser, offset, val), PENDBASER_RES0);
+};
+
+/**
+ * vgic_mmio_write_invlpi(): re-read one LPI's property byte. A write to the upper half (vPE) or
+ * with this redistributor's LPIs off is dropped, as is an INTID below 8192 or one not mapped.
+ */
+const writeInvlpi: WriteFn = ({ dist, vcpu }, offset, _len, val) => {
+  if (offset & 4 || !vgicLpisEnabled(vcpu)) return;
+  const intid = val >>> 0;
+  if (intid < VGIC_MIN_LPI) return;
+  const lpi = vgicGetLpi(dist, intid);
+  if (lpi) vgicItsInvLpi(dist, lpi);
+};
+
+/** vgic_mmio_write_invall(): re-read the property bytes of every LPI targeting this vCPU. */
+const writeInvall: WriteFn = ({ dist, vcpu }, offset) => {
+  if (offset & 4 || !vgicLpisEnabled(vcpu)) return;
+  vgicItsInvall(dist, vcpu);
 };
 
 // --- tables ------------------------------------------------------------------------------------
@@ -374,9 +398,11 @@ export const V3_RD_ROWS: readonly RegisterRow[] = [
   reg(GICR_WAKER, 4, { name: 'GICR_WAKER', read: readRaz, write: writeWi, access: A32, ref: `${F}: vgic_v3_rd_registers (RAZ/WI)` }),
   reg(GICR_PROPBASER, 8, { name: 'GICR_PROPBASER', read: readPropbase, write: writePropbase, access: A32_64, ref: `${F}: vgic_mmio_write_propbase` }),
   reg(GICR_PENDBASER, 8, { name: 'GICR_PENDBASER', read: readPendbase, write: writePendbase, access: A32_64, ref: `${F}: vgic_mmio_write_pendbase` }),
-  reg(GICR_INVLPIR, 8, { name: 'GICR_INVLPIR', read: readRaz, write: writeWi, access: A32_64, ref: `${F}: vgic_mmio_write_invlpi (no LPIs modelled)` }),
-  reg(GICR_INVALLR, 8, { name: 'GICR_INVALLR', read: readRaz, write: writeWi, access: A32_64, ref: `${F}: vgic_mmio_write_invall (no LPIs modelled)` }),
-  reg(GICR_SYNCR, 4, { name: 'GICR_SYNCR', read: readRaz, write: writeWi, access: A32, ref: `${F}: vgic_mmio_read_sync (never busy)` }),
+  reg(GICR_INVLPIR, 8, { name: 'GICR_INVLPIR', read: readRaz, write: writeInvlpi, access: A32_64, ref: `${F}: vgic_mmio_write_invlpi` }),
+  reg(GICR_INVALLR, 8, { name: 'GICR_INVALLR', read: readRaz, write: writeInvall, access: A32_64, ref: `${F}: vgic_mmio_write_invall` }),
+  // vgic_mmio_read_sync(): syncr_busy is only set inside an INVLPIR/INVALLR write, which the
+  // model completes before the guest can read again, so Busy always reads 0.
+  reg(GICR_SYNCR, 4, { name: 'GICR_SYNCR', read: readRaz, write: writeWi, access: A32, ref: `${F}: vgic_mmio_read_sync` }),
   reg(GICR_IDREGS, 48, { name: 'GICR_IDREGS', read: readV3Idregs, write: writeWi, access: A32, ref: `${F}: vgic_mmio_read_v3_idregs` }),
   reg(SZ_64K + GICR_IGROUPR0, 4, { name: 'GICR_IGROUPR0', read: readGroup, write: writeGroup, access: A32, ref: 'vgic-mmio.c: vgic_mmio_write_group' }),
   reg(SZ_64K + GICR_ISENABLER0, 4, { name: 'GICR_ISENABLER0', read: readEnable, write: writeSenable, uaccessWrite: uaccessWriteSenable, access: A32, ref: 'vgic-mmio.c: vgic_mmio_write_senable' }),

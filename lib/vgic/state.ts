@@ -3,6 +3,8 @@
 
 import { VGIC_NR_PRIVATE_IRQS, VGIC_NR_SGIS, VGIC_V3_MAX_CPUS } from '../uapi/kvm.ts';
 import { CandidateList, type IrqHome, IrqConfig, VgicIrq } from './irq.ts';
+import type { VgicIts } from './its/state.ts';
+import type { VgicLpi } from './lpi.ts';
 import type { HostProfile } from './profiles.ts';
 import type { Gicv5Host } from './v5/host.ts';
 import type { Gicv5Vgic } from './v5/vgic.ts';
@@ -39,8 +41,18 @@ export const DEFAULT_HOST_CAPS: VgicHostCaps = {
   nrLr: 4,
 };
 
+/** Guest RAM as the vGIC reads and writes it (kvm_read_guest / kvm_write_guest): the ITS and LPI tables. */
+export interface VgicGuestMemory {
+  /** True if [gpa, gpa + len) lies inside one memslot. */
+  isRam(gpa: number, len: number): boolean;
+  readBytes(gpa: number, len: number): Uint8Array;
+  writeBytes(gpa: number, data: Uint8Array): void;
+}
+
 /** What the vGIC needs to know about the VM around it (struct kvm). */
 export interface VgicVmHooks {
+  /** Guest RAM (memslots); absent means no RAM at all (every table access faults). */
+  readonly memory?: VgicGuestMemory;
   /** Guest physical address size in bits (kvm_phys_size). */
   readonly ipaBits: number;
   /** True if any vCPU has entered the guest (vcpu_has_run_once). */
@@ -139,6 +151,10 @@ export class VgicDist implements IrqHome {
   maintIrq = 0;
   propbaser = 0n;
   msisRequireDevid = false;
+  /** Mapped LPIs by INTID (dist->lpi_xa), kept by lib/vgic/lpi.ts. */
+  readonly lpis = new Map<number, VgicLpi>();
+  /** The VM's ITS devices in creation order (lib/vgic/its/state.ts). */
+  readonly itses: VgicIts[] = [];
   /** Bumped whenever something may have become deliverable, so delivery checks can be skipped. */
   epoch = 0;
   /** The host's GICv5 (VmOptions.gicv5), or null on a GICv3 host. */
