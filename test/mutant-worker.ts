@@ -1,10 +1,13 @@
-// One mutation worker (see test/mutant.ts): for each mutation it is sent, copy the model into a
-// fresh directory, apply the mutation, import the selftest from there and run its cases as
-// functions. Each copy lives under its own path, so its modules are new instances: nothing of
-// one mutant's model reaches the next.
-import { cpSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+// One mutation worker (see test/mutant.ts): for each mutation it is sent, build a fresh tree of
+// the model, apply the mutation, import the selftest from there and run its cases as functions.
+// In that tree the mutated file and every file that imports it, directly or not, are copies
+// under a new path, so their modules are new instances; every other file is a symlink to the
+// original, and Node (which keys modules by real path) reuses the one instance this worker
+// already loaded. So nothing of one mutant's model reaches the next, and only the part of the
+// model the mutation can affect is compiled and loaded again.
+import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join, relative, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { execa } from 'execa';
 import { collectSelftests } from '../lib/host/selftest.ts';
@@ -14,12 +17,52 @@ const base = mkdtempSync(join(tmpdir(), 'vgic-mutants-'));
 symlinkSync(join(ROOT, 'node_modules'), join(base, 'node_modules'));
 process.on('exit', () => rmSync(base, { recursive: true, force: true }));
 
-/** What the selftests import, and what tsx needs to load them as the project does. */
-const COPIED = ['lib', 'guests', 'selftests', 'package.json', 'tsconfig.json'];
+/** The source directories a selftest's import graph lives in. */
+const SOURCES = ['lib', 'guests', 'selftests'];
 
-function copyTree(index: number): string {
+function sourceFiles(dir: string): string[] {
+  return readdirSync(join(ROOT, dir), { recursive: true, withFileTypes: true })
+    .filter((e) => e.isFile() && e.name.endsWith('.ts') && !e.name.endsWith('.test.ts'))
+    .map((e) => relative(ROOT, join(e.parentPath, e.name)));
+}
+
+const FILES = SOURCES.flatMap(sourceFiles);
+
+/** file -> the files that import it (relative `.ts` imports and re-exports). */
+const importedBy = new Map<string, Set<string>>();
+for (const file of FILES) {
+  const text = readFileSync(join(ROOT, file), 'utf8');
+  for (const m of text.matchAll(/(?:\bfrom|\bimport)\s*\(?\s*['"](\.{1,2}\/[^'"]+\.ts)['"]/g)) {
+    const target = relative(ROOT, resolve(ROOT, dirname(file), m[1] as string));
+    if (!importedBy.has(target)) importedBy.set(target, new Set());
+    importedBy.get(target)?.add(file);
+  }
+}
+
+/** The mutated file and everything that depends on it. */
+function affected(file: string): Set<string> {
+  const out = new Set<string>([file]);
+  const todo = [file];
+  for (let f = todo.pop(); f !== undefined; f = todo.pop()) {
+    for (const by of importedBy.get(f) ?? []) {
+      if (!out.has(by)) {
+        out.add(by);
+        todo.push(by);
+      }
+    }
+  }
+  return out;
+}
+
+function buildTree(index: number, mutated: string): string {
   const dir = join(base, `m${index}`);
-  for (const entry of COPIED) cpSync(join(ROOT, entry), join(dir, entry), { recursive: true, filter: (src) => !src.endsWith('.test.ts') });
+  const copies = affected(mutated);
+  for (const file of FILES) {
+    mkdirSync(dirname(join(dir, file)), { recursive: true });
+    if (copies.has(file)) copyFileSync(join(ROOT, file), join(dir, file));
+    else symlinkSync(join(ROOT, file), join(dir, file));
+  }
+  for (const f of ['package.json', 'tsconfig.json']) symlinkSync(join(ROOT, f), join(dir, f));
   return dir;
 }
 
@@ -34,7 +77,7 @@ function applyMutation(dir: string, m: Mutation): void {
 }
 
 async function runMutant(index: number, m: Mutation): Promise<MutantResult> {
-  const dir = copyTree(index);
+  const dir = buildTree(index, m.file);
   applyMutation(dir, m);
   const env: Record<string, string> = { VGIC_PROFILE: 'series-p3', ...m.env };
   const saved = Object.fromEntries(Object.keys(env).map((k) => [k, process.env[k]]));

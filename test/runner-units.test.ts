@@ -261,3 +261,10 @@ t.test('a file Node cannot import is found before it is run', async (t) => {
   t.equal(importProblem('selftests/vgic_init.ts', '/p'), null);
   t.equal(importProblem('selftests/odd name #1 %.ts', '/p'), null, 'spaces, # and % are fine');
 });
+
+t.test('U+2028 in a selftest’s output does not hide the lines after it from the runner', async (t) => {
+  const tap = await parseChildTap('TAP version 14\n1..2\n# a\u2028b\u2029c\nok 1 - first\nnot ok 2 - second\n');
+  t.ok(tap.valid, tap.problems.join('; '));
+  t.same(tap.cases.map((c) => [c.name, c.ok]), [['first', true], ['second', false]]);
+  t.same(tap.cases[0]?.comments, ['a\\u2028b\\u2029c']);
+});

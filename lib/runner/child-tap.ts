@@ -108,7 +108,17 @@ function unclosedSubtest(stdout: string): string | null {
   return open;
 }
 
-export async function parseChildTap(stdout: string): Promise<ChildTap> {
+/**
+ * tap-parser's line patterns use `.` and `$`, which stop at U+2028 and U+2029 (JavaScript line
+ * terminators): one such character in a selftest's output made it silently ignore every line
+ * after it. They are written as escapes before parsing (the reports show them that way anyway).
+ */
+function parserSafe(text: string): string {
+  return text.replace(/[\u2028\u2029]/g, (c) => `\\u${c.charCodeAt(0).toString(16)}`);
+}
+
+export async function parseChildTap(raw: string): Promise<ChildTap> {
+  const stdout = parserSafe(raw);
   const problems: string[] = [];
   const root = newLevel();
   const parser = new Parser({ bail: false });

@@ -4,8 +4,10 @@
 // environment token and process group. VGIC_HARNESS_TRACKING=proc|cgroup forces one.
 //
 // Leftovers of an earlier run whose runner died without cleaning up (SIGKILL, OOM killer, CI
-// cancel, and its supervisor killed too) are found and killed when the next run starts: its
-// cgroups (named after the runner's pid and start time) and processes carrying its token.
+// cancel, and its supervisor killed too) are found and killed when the next run of the same
+// scope starts: its cgroups (named after the scope and the runner's pid and start time) and
+// processes carrying its token. The scope is VGIC_HARNESS_SCOPE (default `default`), so that
+// jobs sharing a machine can keep their cleanups apart.
 import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import { join } from 'node:path';
@@ -33,7 +35,7 @@ export interface RunTracking {
   close(): void;
 }
 
-const PREFIX = 'vgic-harness-';
+const PREFIX = 'vgic-harness.';
 
 function readText(path: string): string | null {
   try {
@@ -94,18 +96,19 @@ function removeCgroup(dir: string): string | null {
   }
 }
 
-/** Kill what earlier, dead runs left behind: their cgroups under `base`, and their tokens. */
-function cleanStale(reaper: Reaper, base: string | null): string[] {
+/** Kill what earlier, dead runs of this scope left behind: their cgroups under `base`, and
+ * their tokens. */
+function cleanStale(reaper: Reaper, base: string | null, scope: string): string[] {
   const notes: string[] = [];
   if (base !== null) {
     let entries: string[] = [];
     try {
-      entries = fs.readdirSync(base).filter((e) => e.startsWith(PREFIX));
+      entries = fs.readdirSync(base).filter((e) => e.startsWith(`${PREFIX}${scope}.`));
     } catch {
       entries = [];
     }
     for (const e of entries) {
-      const m = /^vgic-harness-(\d+)-(\d+)$/.exec(e);
+      const m = /^vgic-harness\.[\w-]+\.(\d+)-(\d+)$/.exec(e);
       if (m === null || runnerAlive(Number(m[1]), m[2] as string)) continue;
       const dir = join(base, e);
       const found = reaper.killAll({ pgid: null, cgroup: dir, token: '' });
@@ -114,8 +117,8 @@ function cleanStale(reaper: Reaper, base: string | null): string[] {
       if (problem !== null) notes.push(problem);
     }
   }
-  // Tokens are `<runner pid>-<runner start time>.<test index>`.
-  const needle = Buffer.from(`${TRACK_ENV}=`);
+  // Tokens are `<scope>.<runner pid>-<runner start time>.<test index>`.
+  const needle = Buffer.from(`${TRACK_ENV}=${scope}.`);
   const dead = new Map<string, TrackedProcess[]>();
   let pids: string[] = [];
   try {
@@ -133,8 +136,8 @@ function cleanStale(reaper: Reaper, base: string | null): string[] {
     const at = env.indexOf(needle);
     if (at < 0 || (at > 0 && env[at - 1] !== 0)) continue;
     const end = env.indexOf(0, at);
-    const token = env.subarray(at + needle.length, end < 0 ? env.length : end).toString();
-    const m = /^(\d+)-(\d+)\.\d+$/.exec(token);
+    const token = env.subarray(at + TRACK_ENV.length + 1, end < 0 ? env.length : end).toString();
+    const m = /^[\w-]+\.(\d+)-(\d+)\.\d+$/.exec(token);
     if (m === null || runnerAlive(Number(m[1]), m[2] as string)) continue;
     dead.set(token, []);
   }
@@ -165,9 +168,11 @@ export function startTracking(env: NodeJS.ProcessEnv): RunTracking {
   if (wanted !== 'auto' && wanted !== 'cgroup' && wanted !== 'proc') {
     throw new UsageError(`VGIC_HARNESS_TRACKING=${wanted}: use auto, cgroup or proc`);
   }
+  const scope = env.VGIC_HARNESS_SCOPE ?? 'default';
+  if (!/^[\w-]{1,40}$/.test(scope)) throw new UsageError(`VGIC_HARNESS_SCOPE=${scope}: use 1 to 40 letters, digits, '_' or '-'`);
   const base = ownCgroupDir();
-  const stale = cleanStale(reaper, base);
-  const runToken = `${process.pid}-${processStartTime('self') ?? '0'}`;
+  const stale = cleanStale(reaper, base, scope);
+  const runToken = `${scope}.${process.pid}-${processStartTime('self') ?? '0'}`;
   let runDir: string | null = null;
   let whyNot = 'no cgroup v2 hierarchy is mounted';
   if (wanted !== 'proc' && base !== null) {
