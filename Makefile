@@ -26,10 +26,10 @@ run_tests: $(STAMP)
 	@set -f; $(NODE) bin/vgic-harness.ts run $$RUN_FLAGS $$TESTS
 
 typecheck: $(STAMP)
-	npx tsc --noEmit -p tsconfig.json
+	node_modules/.bin/tsc --noEmit -p tsconfig.json
 
 unit: $(STAMP)
-	npx tap
+	node_modules/.bin/tap
 
 selftests: run_tests
 

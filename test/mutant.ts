@@ -40,8 +40,14 @@ export type FromWorker = { index: number; result: MutantResult } | { error: stri
 /** The longest a single mutant may take (a mutation can make a loop endless). */
 const MUTANT_TIMEOUT_MS = 60_000;
 
-/** Run every mutation, `workers` at a time (default: one per core); results in input order. */
-export async function runMutants(mutations: readonly Mutation[], workers = availableParallelism()): Promise<MutantResult[]> {
+/** A worker costs about as much to start as a few mutants take to run: one per 8 mutants. */
+function defaultWorkers(n: number): number {
+  return Math.max(1, Math.min(availableParallelism(), Math.ceil(n / 8)));
+}
+
+/** Run every mutation, `workers` at a time (default: one per core, one per 8 mutants at
+ * most); results in input order. */
+export async function runMutants(mutations: readonly Mutation[], workers = defaultWorkers(mutations.length)): Promise<MutantResult[]> {
   const results: MutantResult[] = new Array(mutations.length);
   let next = 0;
   const lane = async (): Promise<void> => {

@@ -37,6 +37,9 @@ export interface RunTracking {
 
 const PREFIX = 'vgic-harness.';
 
+/** Runs started by this process so far: one process may run several at once (the tests do). */
+let runsInThisProcess = 0;
+
 function readText(path: string): string | null {
   try {
     return fs.readFileSync(path, 'utf8');
@@ -108,7 +111,7 @@ function cleanStale(reaper: Reaper, base: string | null, scope: string): string[
       entries = [];
     }
     for (const e of entries) {
-      const m = /^vgic-harness\.[\w-]+\.(\d+)-(\d+)$/.exec(e);
+      const m = /^vgic-harness\.[\w-]+\.(\d+)-(\d+)-\d+$/.exec(e);
       if (m === null || runnerAlive(Number(m[1]), m[2] as string)) continue;
       const dir = join(base, e);
       const found = reaper.killAll({ pgid: null, cgroup: dir, token: '' });
@@ -117,7 +120,7 @@ function cleanStale(reaper: Reaper, base: string | null, scope: string): string[
       if (problem !== null) notes.push(problem);
     }
   }
-  // Tokens are `<scope>.<runner pid>-<runner start time>.<test index>`.
+  // Tokens are `<scope>.<runner pid>-<runner start time>-<run>.<test index>`.
   const needle = Buffer.from(`${TRACK_ENV}=${scope}.`);
   const dead = new Map<string, TrackedProcess[]>();
   let pids: string[] = [];
@@ -137,7 +140,7 @@ function cleanStale(reaper: Reaper, base: string | null, scope: string): string[
     if (at < 0 || (at > 0 && env[at - 1] !== 0)) continue;
     const end = env.indexOf(0, at);
     const token = env.subarray(at + TRACK_ENV.length + 1, end < 0 ? env.length : end).toString();
-    const m = /^[\w-]+\.(\d+)-(\d+)\.\d+$/.exec(token);
+    const m = /^[\w-]+\.(\d+)-(\d+)-\d+\.\d+$/.exec(token);
     if (m === null || runnerAlive(Number(m[1]), m[2] as string)) continue;
     dead.set(token, []);
   }
@@ -172,9 +175,11 @@ export function startTracking(env: NodeJS.ProcessEnv): RunTracking {
   if (!/^[\w-]{1,40}$/.test(scope)) throw new UsageError(`VGIC_HARNESS_SCOPE=${scope}: use 1 to 40 letters, digits, '_' or '-'`);
   const base = ownCgroupDir();
   const stale = cleanStale(reaper, base, scope);
-  const runToken = `${scope}.${process.pid}-${processStartTime('self') ?? '0'}`;
+  // Unique per run, and it names the runner (pid and start time) so a later run can tell
+  // whether it is still alive.
+  const runToken = `${scope}.${process.pid}-${processStartTime('self') ?? '0'}-${++runsInThisProcess}`;
   let runDir: string | null = null;
-  let whyNot = 'no cgroup v2 hierarchy is mounted';
+  let whyNot = wanted === 'proc' ? 'not used: VGIC_HARNESS_TRACKING=proc' : 'no cgroup v2 hierarchy is mounted';
   if (wanted !== 'proc' && base !== null) {
     const dir = join(base, `${PREFIX}${runToken}`);
     try {
