@@ -17,7 +17,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { execa } from 'execa';
 import { Parser, type FinalResults, type Result } from 'tap-parser';
-import { main, type MainIo } from '../lib/runner/main.ts';
+import { runMain } from './runner-helpers.ts';
 
 const ROOT = resolve(import.meta.dirname, '..');
 const CI = process.env.CI !== undefined && process.env.CI !== '' && process.env.CI !== 'false';
@@ -39,17 +39,8 @@ const skipped = (msg: string): void => {
 };
 
 async function harness(argv: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  let stdout = '';
-  let stderr = '';
-  const io: MainIo = {
-    stdout: (s) => void (stdout += s),
-    stderr: { isTTY: false, write: (s: string) => void (stderr += s) },
-    stderrText: (s) => void (stderr += s),
-    stdoutIsTTY: false,
-    env: process.env,
-  };
-  const code = await main(argv, io, ROOT);
-  return { code, stdout, stderr };
+  const r = await runMain(argv);
+  return { code: r.exitCode, stdout: r.stdout, stderr: r.stderr };
 }
 
 interface Run {

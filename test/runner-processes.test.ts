@@ -47,6 +47,21 @@ function childrenOf(pid: number, text: string): number[] {
 // A scope of its own: other runs on this machine (make check runs several side by side) clean up
 // after dead runs of their own scope only, so they cannot take this test's cleanups away.
 const SCOPE = `test-${process.pid}`;
+/** The runner (its own process group) running the stubborn fixture, once the fixture's two
+ * processes run. */
+async function startStubborn(label: string, env: Record<string, string>) {
+  const pidsFile = join(tmp, label);
+  const runner = execa(process.execPath, ['--import=tsx', BIN, '--dir', PROCS, 'stubborn'], {
+    cwd: ROOT,
+    detached: true,
+    reject: false,
+    env: { ...env, PIDS_FILE: pidsFile },
+  });
+  await until('the stubborn fixture to start', () => existsSync(pidsFile) && readFileSync(pidsFile, 'utf8').endsWith('\n'));
+  const [test, child] = readFileSync(pidsFile, 'utf8').trim().split(' ').map(Number) as [number, number];
+  return { runner, test, child };
+}
+
 const MODES = [
   ['auto', { VGIC_HARNESS_TRACKING: 'auto', VGIC_HARNESS_SCOPE: SCOPE }],
   ['proc', { VGIC_HARNESS_TRACKING: 'proc', VGIC_HARNESS_SCOPE: SCOPE }],
@@ -65,15 +80,7 @@ for (const [mode, env] of MODES) {
   });
 
   t.test(`${mode}: SIGKILL of the runner's process group: the supervisor kills what the test started`, async (t) => {
-    const pidsFile = join(tmp, `pids-${mode}`);
-    const runner = execa(process.execPath, ['--import=tsx', BIN, '--dir', PROCS, 'stubborn'], {
-      cwd: ROOT,
-      detached: true,
-      reject: false,
-      env: { ...env, PIDS_FILE: pidsFile },
-    });
-    await until('the stubborn fixture to start', () => existsSync(pidsFile) && readFileSync(pidsFile, 'utf8').endsWith('\n'));
-    const [test, child] = readFileSync(pidsFile, 'utf8').trim().split(' ').map(Number) as [number, number];
+    const { runner, test, child } = await startStubborn(`pids-${mode}`, env);
     t.ok(processAlive(test) && processAlive(child), 'the test and its child (new session, both ignore SIGTERM) run');
     process.kill(-(runner.pid as number), 'SIGKILL');
     const res = await runner;
@@ -84,15 +91,7 @@ for (const [mode, env] of MODES) {
   });
 
   t.test(`${mode}: runner and supervisor both SIGKILLed: the next run cleans up`, async (t) => {
-    const pidsFile = join(tmp, `pids-stale-${mode}`);
-    const runner = execa(process.execPath, ['--import=tsx', BIN, '--dir', PROCS, 'stubborn'], {
-      cwd: ROOT,
-      detached: true,
-      reject: false,
-      env: { ...env, PIDS_FILE: pidsFile },
-    });
-    await until('the stubborn fixture to start', () => existsSync(pidsFile) && readFileSync(pidsFile, 'utf8').endsWith('\n'));
-    const [test, child] = readFileSync(pidsFile, 'utf8').trim().split(' ').map(Number) as [number, number];
+    const { runner, test, child } = await startStubborn(`pids-stale-${mode}`, env);
     const supervisors = childrenOf(runner.pid as number, 'supervise');
     t.equal(supervisors.length, 1, 'the runner has one supervisor');
     for (const s of supervisors) process.kill(s, 'SIGKILL');
