@@ -157,3 +157,8 @@ t.test('merge: shard results become one report, numbered once, in name order', a
   writeFileSync(notJson, '{"hello": 1}');
   t.match((await runMain(['merge', notJson])).stderr, /not a vgic-harness results file/);
 });
+
+t.test('selftest() output: a printed "Subtest:" line or a line separator cannot break the TAP', async (t) => {
+  const { tapComments } = await import('../lib/host/tap-writer.ts');
+  t.same(tapComments('Subtest: fake\nline\u2028two', '    '), ['    # [Subtest: fake]', '    # line\\u2028two']);
+});

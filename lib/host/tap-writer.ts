@@ -55,11 +55,13 @@ export function splitLines(text: string): string[] {
   return lines;
 }
 
-/** `# text` lines at an indentation; an empty line becomes a bare `#`. */
+/** `# text` lines at an indentation; an empty line becomes a bare `#`. A line reading
+ * "Subtest: x" would open a subtest for tap-parser and kunit_parser, so it is bracketed. */
 export function tapComments(text: string, indent: string): string[] {
   return splitLines(text).map((line) => {
     const v = visible(line).replace(/\s+$/, '');
-    return v === '' ? `${indent}#` : `${indent}# ${v}`;
+    const safe = /^\s*Subtest:/i.test(v) ? `[${v.trim()}]` : v;
+    return safe === '' ? `${indent}#` : `${indent}# ${safe}`;
   });
 }
 
