@@ -111,6 +111,7 @@ t.test('polarity: expected failure and unexpected pass agree across formats', as
   const junit = render('junit', [r]);
   t.match(junit, /<testcase classname="polar" name="declared and failed" time="[\d.]+"><skipped message="xfail: expected to fail on iidr-fix: gated"\/><\/testcase>/);
   t.match(junit, /name="declared but passed" time="[\d.]+"><failure message="unexpected pass \(XPASS\): expected to fail on iidr-fix: gated" type="xpass">/);
+  t.match(junit, /<testsuite name="polar" tests="2" failures="1" errors="0" skipped="1"/, 'JUnit: one failure, no extra error for the same XPASS');
 });
 
 t.test('JUnit: what junit-10.xsd allows, extra facts as properties, times that add up', async (t) => {
