@@ -48,6 +48,10 @@ run options:
       --dir DIR      directory of selftests (default: the project's selftests/)
   -h, --help         print this help
 
+environment: VGIC_SEED, VGIC_PROFILE (defaults for --seed, --profile); VGIC_HARNESS_TRACKING=
+  auto|cgroup|proc (how the processes a test starts are tracked); VGIC_HARNESS_SCOPE=NAME (runs
+  clean up after dead runs of the same scope only)
+
 exit status: 0 all passed, skipped or xfail; 1 a selftest failed or timed out; 2 usage error;
              3 internal error; 130/143 interrupted`;
 
