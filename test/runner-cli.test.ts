@@ -13,7 +13,7 @@ import { FIXTURE_NAMES, FIXTURES, ROOT, groupMembers, hangPids, parseJunit, proc
 
 t.setTimeout(90_000);
 // The slow checks mostly wait (timeouts, kill grace, child start-up): run them side by side.
-t.jobs = 4;
+t.jobs = 8;
 
 const tmp = mkdtempSync(join(tmpdir(), 'vgic-runner-cli-'));
 t.teardown(() => rmSync(tmp, { recursive: true, force: true }));

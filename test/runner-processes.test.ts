@@ -13,7 +13,6 @@ import { ownCgroupDir } from '../lib/runner/tracking.ts';
 import { BIN, ROOT, processAlive, runMain } from './runner-helpers.ts';
 
 t.setTimeout(90_000);
-t.jobs = 2;
 
 const PROCS = join(ROOT, 'test', 'fixtures', 'processes');
 const tmp = mkdtempSync(join(tmpdir(), 'vgic-runner-procs-'));
@@ -62,55 +61,59 @@ async function startStubborn(label: string, env: Record<string, string>) {
   return { runner, test, child };
 }
 
-const MODES = [
-  ['auto', { VGIC_HARNESS_TRACKING: 'auto', VGIC_HARNESS_SCOPE: SCOPE }],
-  ['proc', { VGIC_HARNESS_TRACKING: 'proc', VGIC_HARNESS_SCOPE: SCOPE }],
-] as const;
+const MODES = ['auto', 'proc'] as const;
+const envFor = (mode: (typeof MODES)[number], what: string): Record<string, string> => ({ VGIC_HARNESS_TRACKING: mode, VGIC_HARNESS_SCOPE: `${SCOPE}-${what}-${mode}` });
 
-for (const [mode, env] of MODES) {
-  t.test(`${mode}: a leftover in a new session holding stdout is killed and reported, and the run does not wait for it`, async (t) => {
-    const r = await runMain(['--dir', PROCS, 'leftover', '--format', 'ktap'], { env });
-    const pid = Number(/# leftover pid (\d+)/.exec(r.stdout)?.[1]);
-    t.ok(pid > 0, 'the fixture printed its leftover pid');
-    t.equal(r.exitCode, 1, 'leaving a process behind fails the selftest');
-    t.match(r.stdout, new RegExp(`^not ok 1 leftover # ERROR left 1 process running after it exited: ${pid} (setsid )?sleep 300$`, 'm'));
-    t.match(r.stdout, /^# process tracking: (cgroup v2|\/proc sweep)/m);
-    if (mode === 'proc') t.match(r.stdout, /^# process tracking: \/proc sweep by VGIC_HARNESS_TRACK/m);
-    t.notOk(processAlive(pid), `the leftover (pid ${pid}) was killed`);
-  });
+t.test('tracking', async (t) => {
+  // Every case mostly waits on processes: all of them at once. Each has a tracking scope of its
+  // own, so that one case's next-run cleanup cannot take another case's leftovers.
+  t.jobs = 6;
+  for (const mode of MODES) {
+    t.test(`${mode}: a leftover in a new session holding stdout is killed and reported, and the run does not wait for it`, async (t) => {
+      const r = await runMain(['--dir', PROCS, 'leftover', '--format', 'ktap'], { env: envFor(mode, 'leftover') });
+      const pid = Number(/# leftover pid (\d+)/.exec(r.stdout)?.[1]);
+      t.ok(pid > 0, 'the fixture printed its leftover pid');
+      t.equal(r.exitCode, 1, 'leaving a process behind fails the selftest');
+      t.match(r.stdout, new RegExp(`^not ok 1 leftover # ERROR left 1 process running after it exited: ${pid} (setsid )?sleep 300$`, 'm'));
+      t.match(r.stdout, /^# process tracking: (cgroup v2|\/proc sweep)/m);
+      if (mode === 'proc') t.match(r.stdout, /^# process tracking: \/proc sweep by VGIC_HARNESS_TRACK/m);
+      t.notOk(processAlive(pid), `the leftover (pid ${pid}) was killed`);
+    });
 
-  t.test(`${mode}: SIGKILL of the runner's process group: the supervisor kills what the test started`, async (t) => {
-    const { runner, test, child } = await startStubborn(`pids-${mode}`, env);
-    t.ok(processAlive(test) && processAlive(child), 'the test and its child (new session, both ignore SIGTERM) run');
-    process.kill(-(runner.pid as number), 'SIGKILL');
-    const res = await runner;
-    t.equal(res.signal, 'SIGKILL');
-    await until('the supervisor to clean up', () => !processAlive(test) && !processAlive(child));
-    t.pass('both are gone');
-    t.match(String(res.stderr), new RegExp(`vgic-harness supervisor: the runner \\(pid ${runner.pid}\\) ended without finishing stubborn; killed [23] process\\(es\\): .*${test}.*`));
-  });
+    t.test(`${mode}: SIGKILL of the runner's process group: the supervisor kills what the test started`, async (t) => {
+      const { runner, test, child } = await startStubborn(`pids-${mode}`, envFor(mode, 'supervisor'));
+      t.ok(processAlive(test) && processAlive(child), 'the test and its child (new session, both ignore SIGTERM) run');
+      process.kill(-(runner.pid as number), 'SIGKILL');
+      const res = await runner;
+      t.equal(res.signal, 'SIGKILL');
+      await until('the supervisor to clean up', () => !processAlive(test) && !processAlive(child));
+      t.pass('both are gone');
+      t.match(String(res.stderr), new RegExp(`vgic-harness supervisor: the runner \\(pid ${runner.pid}\\) ended without finishing stubborn; killed [23] process\\(es\\): .*${test}.*`));
+    });
 
-  t.test(`${mode}: runner and supervisor both SIGKILLed: the next run cleans up`, async (t) => {
-    const { runner, test, child } = await startStubborn(`pids-stale-${mode}`, env);
-    const supervisors = childrenOf(runner.pid as number, 'supervise');
-    t.equal(supervisors.length, 1, 'the runner has one supervisor');
-    for (const s of supervisors) process.kill(s, 'SIGKILL');
-    process.kill(-(runner.pid as number), 'SIGKILL');
-    await runner;
-    t.ok(processAlive(test) && processAlive(child), 'with nobody left to clean up, the test and its child survive');
-    const next = await runMain(['--dir', PROCS, 'quick'], { env });
-    t.equal(next.exitCode, 0);
-    t.match(next.stderr, new RegExp(`^vgic-harness: killed [23] process\\(es\\) left by (run ${runner.pid}|an earlier run that did not finish \\(VGIC_HARNESS_TRACK=${SCOPE}\\.${runner.pid}-)`, 'm'));
-    t.notOk(processAlive(test), 'the next run killed the test');
-    t.notOk(processAlive(child), 'and its child');
-  });
-}
+    t.test(`${mode}: runner and supervisor both SIGKILLed: the next run cleans up`, async (t) => {
+      const env = envFor(mode, 'stale');
+      const { runner, test, child } = await startStubborn(`pids-stale-${mode}`, env);
+      const supervisors = childrenOf(runner.pid as number, 'supervise');
+      t.equal(supervisors.length, 1, 'the runner has one supervisor');
+      for (const s of supervisors) process.kill(s, 'SIGKILL');
+      process.kill(-(runner.pid as number), 'SIGKILL');
+      await runner;
+      t.ok(processAlive(test) && processAlive(child), 'with nobody left to clean up, the test and its child survive');
+      const next = await runMain(['--dir', PROCS, 'quick'], { env });
+      t.equal(next.exitCode, 0);
+      t.match(next.stderr, new RegExp(`^vgic-harness: killed [23] process\\(es\\) left by (run ${runner.pid}|an earlier run that did not finish \\(VGIC_HARNESS_TRACK=${env.VGIC_HARNESS_SCOPE}\\.${runner.pid}-)`, 'm'));
+      t.notOk(processAlive(test), 'the next run killed the test');
+      t.notOk(processAlive(child), 'and its child');
+    });
+  }
+});
 
-t.test('cgroup tracking leaves no cgroup behind', async (t) => {
+t.test('cgroup tracking leaves no cgroup behind, even when the runner was killed', async (t) => {
   const base = ownCgroupDir();
   if (base === null) {
     t.comment('no cgroup v2 hierarchy here: nothing to check');
     return;
   }
-  t.same(readdirSync(base).filter((e) => e.includes(`.${SCOPE}.`)), [], 'the runs of this test removed their cgroups');
+  t.same(readdirSync(base).filter((e) => e.includes(`.${SCOPE}-`)), [], 'the runs of this test removed their cgroups');
 });

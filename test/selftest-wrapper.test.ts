@@ -16,6 +16,14 @@ const FIXTURE = 'test/fixtures/wrapper/expected_failures.ts';
 
 t.setTimeout(60_000);
 
+// The checks that wait on processes start now and run side by side with the rest.
+const realProcess = execa(process.execPath, ['--import=tsx', FIXTURE], { cwd: ROOT, reject: false, stripFinalNewline: false, env: { VGIC_PROFILE: 'iidr-fix' } });
+const spinsRun = runMain(['--dir', join(ROOT, 'test', 'fixtures', 'wrapper'), 'spins', '--format', 'ktap']);
+// A loader hook that fails any import of node-tap: if the library loaded it, the import fails.
+const hook = `data:text/javascript,${encodeURIComponent("export async function resolve(s, c, next) { if (s === 'tap' || s.startsWith('@tapjs/')) throw new Error('test harness loaded: ' + s); return next(s, c); }")}`;
+const register = `data:text/javascript,${encodeURIComponent(`import { register } from 'node:module'; register(${JSON.stringify(hook)});`)}`;
+const plainImport = execa(process.execPath, ['--import=tsx', `--import=${register}`, '--input-type=module', '-e', "await import('./lib/host/index.ts'); await import('./lib/snapshot/index.ts');"], { cwd: ROOT, reject: false });
+
 // The fixture's cases, collected once and run in this process with each environment.
 const [fixture] = (await collectSelftests(() => import(pathToFileURL(join(ROOT, FIXTURE)).href))) as [CollectedSelftest];
 
@@ -47,7 +55,7 @@ t.test('on a profile with no declared failures, the declared cases are plain cas
 
 t.test('on the declared profile: XFAIL is not ok # TODO with the failure, XPASS is ok # TODO and exit 3', async (t) => {
   // The real process once: stdout, streaming and the exit status as the runner sees them.
-  const proc = await execa(process.execPath, ['--import=tsx', FIXTURE], { cwd: ROOT, reject: false, stripFinalNewline: false, env: { VGIC_PROFILE: 'iidr-fix' } });
+  const proc = await realProcess;
   const inProcess = await runIn({ VGIC_PROFILE: 'iidr-fix' });
   t.equal(proc.exitCode, 3, 'KSFT_XPASS');
   t.equal(inProcess.exitCode, 3, 'the collected run returns the same status');
@@ -70,7 +78,7 @@ t.test('TEST_REQUIRE skips the remaining cases', async (t) => {
 });
 
 t.test('a case spinning forever: killed at the timeout, and the report names it', async (t) => {
-  const r = await runMain(['--dir', join(ROOT, 'test', 'fixtures', 'wrapper'), 'spins', '--format', 'ktap']);
+  const r = await spinsRun;
   t.equal(r.exitCode, 1);
   t.same(checkKtap(r.stdout).errors, []);
   t.match(r.stdout, /^ {4}ok 1 finishes$/m, 'the case before it finished');
@@ -80,11 +88,7 @@ t.test('a case spinning forever: killed at the timeout, and the report names it'
 });
 
 t.test('importing lib/host (selftest() included) or lib/snapshot from a plain program starts no test harness', async (t) => {
-  // A loader hook that fails any import of node-tap: if the library loaded it, the import fails.
-  const hook = `data:text/javascript,${encodeURIComponent("export async function resolve(s, c, next) { if (s === 'tap' || s.startsWith('@tapjs/')) throw new Error('test harness loaded: ' + s); return next(s, c); }")}`;
-  const register = `data:text/javascript,${encodeURIComponent(`import { register } from 'node:module'; register(${JSON.stringify(hook)});`)}`;
-  const script = "await import('./lib/host/index.ts'); await import('./lib/snapshot/index.ts');";
-  const r = await execa(process.execPath, ['--import=tsx', `--import=${register}`, '--input-type=module', '-e', script], { cwd: ROOT, reject: false });
+  const r = await plainImport;
   t.equal(r.stderr, '', 'no error (node-tap was never imported)');
   t.equal(r.stdout, '', 'prints nothing');
   t.equal(r.exitCode, 0, 'and exits 0 by itself');

@@ -33,6 +33,9 @@ export interface Reaper {
   signal(spec: TrackSpec, signal: 'SIGTERM' | 'SIGKILL'): number;
   /** SIGKILL every member until none is left (bounded: about 1 s); returns the ones seen. */
   killAll(spec: TrackSpec): TrackedProcess[];
+  /** Remove the test's cgroup and, once it is empty, the run's cgroup above it (best effort:
+   * the supervisor's last act, when the runner could not do it). */
+  removeCgroups(spec: TrackSpec): void;
 }
 
 export const TRACK_ENV = 'VGIC_HARNESS_TRACK';
@@ -149,5 +152,21 @@ export function makeReaper(fs: typeof import('node:fs'), proc: NodeJS.Process): 
     }
     return [...seen.values()];
   };
-  return { members, signal, killAll };
+  const removeCgroups = (spec: TrackSpec): void => {
+    if (spec.cgroup === null) return;
+    const run = spec.cgroup.slice(0, spec.cgroup.lastIndexOf('/'));
+    for (const dir of [spec.cgroup, run]) {
+      // EBUSY while the last killed processes are still exiting.
+      for (let i = 0; i < 50; i++) {
+        try {
+          fs.rmdirSync(dir);
+          break;
+        } catch (err) {
+          if ((err as NodeJS.ErrnoException).code !== 'EBUSY') break;
+          sleep(10);
+        }
+      }
+    }
+  };
+  return { members, signal, killAll, removeCgroups };
 }

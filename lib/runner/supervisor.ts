@@ -46,6 +46,7 @@ export function supervise(reaper: Reaper, proc: NodeJS.Process, runnerPid: numbe
     if (!bye) {
       for (const { name, spec } of tracked.values()) {
         const killed = reaper.killAll(spec);
+        reaper.removeCgroups(spec);
         if (killed.length === 0) continue;
         const list = killed.map((p) => `${p.pid} ${p.command}`).join('; ');
         try {
