@@ -6,27 +6,30 @@ STAMP := node_modules/.install-stamp
 # Runner options, e.g. make run_tests TESTS="vgic_group_*" RUN_FLAGS="--format ktap"
 TESTS ?=
 RUN_FLAGS ?=
+# They reach the recipes as environment variables, never as shell text: a value such as
+# TESTS='x; touch pwned' is split into words (no globbing: set -f) and nothing in it runs.
+export TESTS RUN_FLAGS
 
 .PHONY: all install run_tests check typecheck unit selftests bench clean
 
 all: check
 
-# Install dependencies only when missing or when package files changed.
+# Install dependencies only when missing or when package files changed. npm's chatter goes to
+# stderr: stdout of `make run_tests` is the report only, on the first run too.
 $(STAMP): package.json $(wildcard package-lock.json)
-	@if [ -f package-lock.json ]; then npm ci --no-audit --no-fund; else npm install --no-audit --no-fund; fi
+	@if [ -f package-lock.json ]; then npm ci --no-audit --no-fund >&2; else npm install --no-audit --no-fund >&2; fi
 	@touch $(STAMP)
 
 install: $(STAMP)
 
-# set -f: TESTS="vgic_group_*" is a pattern for the runner, never for the shell to expand.
 run_tests: $(STAMP)
-	@set -f; $(NODE) bin/vgic-harness.ts run $(RUN_FLAGS) $(TESTS)
+	@set -f; $(NODE) bin/vgic-harness.ts run $$RUN_FLAGS $$TESTS
 
 typecheck: $(STAMP)
-	npx tsc --noEmit -p tsconfig.json
+	node_modules/.bin/tsc --noEmit -p tsconfig.json
 
 unit: $(STAMP)
-	npx tap
+	node_modules/.bin/tap
 
 selftests: run_tests
 

@@ -9,14 +9,15 @@
 //    indentation and its first line is its plan (a `KTAP version 1` line may come between);
 //  - result lines are `<ok|not ok> <n> <description>[ # <directive> [<data>]]`, numbers 1..N
 //    consecutive per level, description present and without '#', directive among SKIP,
-//    XFAIL, TIMEOUT and ERROR (TIMEOUT and ERROR only on `not ok`);
+//    XFAIL, XPASS, TIMEOUT and ERROR (TIMEOUT and ERROR only on `not ok`);
 //  - the result that closes a nested block names the block (`# Subtest: x` ... `ok 3 x`);
 //  - each level has as many results as its plan, and a parent that passed without a
 //    directive has no failed child (ktap.rst: "a test fails if any of its subtests fail");
 //  - every other line is a diagnostic (`#` or `# text`); unknown lines are refused, since this
 //    project's writer never needs them (ktap.rst allows them for kernel consoles).
 
-export const KTAP_DIRECTIVES = ['SKIP', 'XFAIL', 'TIMEOUT', 'ERROR'] as const;
+// XPASS is not in ktap.rst's list but kselftest.h's ksft_test_result_code() prints it (an unexpected pass).
+export const KTAP_DIRECTIVES = ['SKIP', 'XFAIL', 'XPASS', 'TIMEOUT', 'ERROR'] as const;
 export type KtapDirective = (typeof KTAP_DIRECTIVES)[number];
 
 export interface KtapResult {

@@ -1,11 +1,19 @@
-// Mutation testing helpers: break one KVM rule in a copy of the project and run a selftest
-// against it. A mutation whose `from` text no longer matches the source exactly once fails
-// loudly, so the mutation lists are kept in step with the code.
-
-import { cpSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
-import { execa } from 'execa';
+// Mutation testing helpers: break one KVM rule in a copy of the model and run a selftest against
+// it. A mutation whose `from` text does not match the source exactly once fails loudly, so the
+// mutation lists are kept in step with the code.
+//
+// API for mutation lists (test/mutation*.test.ts): `runMutants(mutations)` resolves to one
+// { exitCode, output } per mutation, in order: the exit status the selftest process would have
+// had (0 pass, 1 a case failed, 3 XPASS, 4 all skipped) and its TAP.
+//
+// Mutants run in-process: one worker process per core (test/mutant-worker.ts) imports, for each
+// mutant, a fresh copy of lib/, guests/ and selftests/ under its own directory (so every module
+// is a new instance with the mutation in it) and runs the selftest's cases as functions through
+// lib/host/selftest.ts's collectSelftests(). That replaces a node+tsx start per mutant. A
+// selftest that does not go through selftest() is run as a child process in the copy instead.
+import { fork, type ChildProcess } from 'node:child_process';
+import { availableParallelism } from 'node:os';
+import { resolve } from 'node:path';
 
 export const ROOT = resolve(import.meta.dirname, '..');
 
@@ -25,63 +33,57 @@ export interface MutantResult {
   output: string;
 }
 
-/** One copy of the project (node_modules linked, not copied); mutations are applied one at a time. */
-export class MutantTree {
-  readonly dir: string;
+/** Messages between runMutants and test/mutant-worker.ts. */
+export type ToWorker = { index: number; mutation: Mutation } | { done: true };
+export type FromWorker = { index: number; result: MutantResult } | { error: string };
 
-  constructor() {
-    this.dir = mkdtempSync(join(tmpdir(), 'vgic-mutant-'));
-    cpSync(ROOT, this.dir, {
-      recursive: true,
-      filter: (src) => !/\/(node_modules|\.git|\.tap)(\/|$)/.test(src.slice(ROOT.length)),
-    });
-    symlinkSync(join(ROOT, 'node_modules'), join(this.dir, 'node_modules'));
-  }
+/** The longest a single mutant may take (a mutation can make a loop endless). */
+const MUTANT_TIMEOUT_MS = 60_000;
 
-  /** Apply `m`, run its selftest, restore the file. */
-  async run(m: Mutation): Promise<MutantResult> {
-    const path = join(this.dir, m.file);
-    const original = readFileSync(path, 'utf8');
-    const hits = original.split(m.from).length - 1;
-    if (hits !== 1) {
-      throw new Error(`mutation '${m.name}': expected exactly one match of ${JSON.stringify(m.from)} in ${m.file}, found ${hits}`);
-    }
-    writeFileSync(path, original.replace(m.from, m.to));
-    try {
-      const r = await execa('node', ['--import=tsx', `selftests/${m.selftest}.ts`], {
-        cwd: this.dir,
-        reject: false,
-        all: true,
-        timeout: 60_000,
-        env: { VGIC_PROFILE: 'series-p3', ...m.env },
-      });
-      return { exitCode: r.exitCode ?? -1, output: r.all ?? '' };
-    } finally {
-      writeFileSync(path, original);
-    }
-  }
-
-  dispose(): void {
-    rmSync(this.dir, { recursive: true, force: true });
-  }
+/** A worker costs about as much to start as a few mutants take to run: one per 8 mutants. */
+function defaultWorkers(n: number): number {
+  return Math.max(1, Math.min(availableParallelism(), Math.ceil(n / 8)));
 }
 
-/** Run every mutation over `trees` parallel copies; results in input order. */
-export async function runMutants(mutations: readonly Mutation[], trees = 2): Promise<MutantResult[]> {
-  const copies = Array.from({ length: Math.max(1, Math.min(trees, mutations.length)) }, () => new MutantTree());
+/** Run every mutation, `workers` at a time (default: one per core, one per 8 mutants at
+ * most); results in input order. */
+export async function runMutants(mutations: readonly Mutation[], workers = defaultWorkers(mutations.length)): Promise<MutantResult[]> {
   const results: MutantResult[] = new Array(mutations.length);
   let next = 0;
-  try {
-    await Promise.all(
-      copies.map(async (tree) => {
-        while (next < mutations.length) {
-          const i = next++;
-          results[i] = await tree.run(mutations[i]!);
-        }
-      }),
-    );
-  } finally {
-    for (const c of copies) c.dispose();
-  }
+  const lane = async (): Promise<void> => {
+    let child: ChildProcess | null = null;
+    const start = (): ChildProcess => fork(resolve(ROOT, 'test', 'mutant-worker.ts'), [], { execArgv: ['--import=tsx'], cwd: ROOT, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+    try {
+      while (next < mutations.length) {
+        const index = next++;
+        child ??= start();
+        const worker = child;
+        results[index] = await new Promise<MutantResult>((done) => {
+          const timer = setTimeout(() => {
+            worker.kill('SIGKILL');
+            done({ exitCode: -1, output: `mutant timed out after ${MUTANT_TIMEOUT_MS} ms` });
+          }, MUTANT_TIMEOUT_MS);
+          const finish = (r: MutantResult): void => {
+            clearTimeout(timer);
+            worker.off('message', onMessage);
+            worker.off('exit', onExit);
+            done(r);
+          };
+          const onMessage = (m: FromWorker): void => {
+            if ('error' in m) throw new Error(`mutant worker: ${m.error}`);
+            if (m.index === index) finish(m.result);
+          };
+          const onExit = (code: number | null, sig: string | null): void => finish({ exitCode: -1, output: `mutant worker died (exit ${code}, ${sig})` });
+          worker.on('message', onMessage);
+          worker.on('exit', onExit);
+          worker.send({ index, mutation: mutations[index] } satisfies ToWorker);
+        });
+        if (results[index]?.exitCode === -1) child = null;
+      }
+    } finally {
+      if (child !== null && child.connected) child.send({ done: true } satisfies ToWorker);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.max(1, Math.min(workers, mutations.length)) }, lane));
   return results;
 }

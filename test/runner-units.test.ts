@@ -2,11 +2,14 @@
 // sharding, the timeout directive, the exit-status mapping and the progress line.
 import t from 'tap';
 import { parseCommand, UsageError, type RunOptions } from '../lib/runner/cli.ts';
-import { timeoutDirective } from '../lib/runner/discover.ts';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { parseSettings, timeoutDirective } from '../lib/runner/discover.ts';
+import { importProblem } from '../lib/runner/execute.ts';
 import type { RawRun } from '../lib/runner/execute.ts';
 import { parseChildTap } from '../lib/runner/child-tap.ts';
 import { Progress } from '../lib/runner/progress.ts';
-import { childEnv } from '../lib/runner/run.ts';
+import { childEnv, timeoutOf } from '../lib/runner/run.ts';
 import { globToRegExp, selectByName } from '../lib/runner/select.ts';
 import { applyShard, parseShard } from '../lib/runner/shard.ts';
 import { verdict } from '../lib/runner/verdict.ts';
@@ -21,13 +24,19 @@ t.test('command line: defaults and every option', async (t) => {
   const d = runOpts(['run']);
   t.same(
     { ...d },
-    { format: 'tap', junitFile: null, list: false, jobs: null, shard: null, seed: null, profile: null, timeoutSec: null, dir: null, patterns: [] },
+    { format: 'tap', outputs: [], naming: 'plain', junitFile: null, list: false, jobs: null, shard: null, seed: null, profile: null, timeoutSec: null, dir: null, patterns: [] },
   );
-  const o = runOpts(['run', '--format=ktap', '--junit', 'out.xml', '-j', '3', '--shard', '2/4', '--seed', '42', '--profile', 'iidr-fix', '-t', '2.5', '--dir', 'x', 'vgic_*', 'vgic_init']);
+  const o = runOpts(['run', '--format=ktap', '--junit', 'out.xml', '-o', 'tap13:a.tap', '--output=json:r.json', '--kselftest-names', '-j', '3', '--shard', '2/4', '--seed', '42', '--profile', 'iidr-fix', '-t', '2.5', '--dir', 'x', 'vgic_*', 'vgic_init']);
   t.same(
     { ...o },
     {
       format: 'ktap',
+      outputs: [
+        { format: 'tap13', file: 'a.tap' },
+        { format: 'json', file: 'r.json' },
+        { format: 'junit', file: 'out.xml' },
+      ],
+      naming: 'kselftest',
       junitFile: 'out.xml',
       list: false,
       jobs: 3,
@@ -45,12 +54,19 @@ t.test('command line: defaults and every option', async (t) => {
   t.same(parseCommand(['snapshot', 'diff', 'a', 'b']), { kind: 'snapshot', argv: ['diff', 'a', 'b'] });
   t.same(parseCommand(['--help']), { kind: 'help' });
   t.same(parseCommand(['help']), { kind: 'help' });
+  t.same(parseCommand(['merge', '-f', 'tap13', 'a.json', 'b.json']), {
+    kind: 'merge',
+    options: { format: 'tap13', outputs: [], naming: 'plain', files: ['a.json', 'b.json'] },
+  });
+  for (const f of ['tap', 'tap13', 'ktap', 'junit', 'human', 'json']) t.equal(runOpts(['-f', f]).format, f, `format ${f}`);
 });
 
 t.test('command line: mistakes are UsageErrors with a clear message', async (t) => {
   const bad: [string[], RegExp][] = [
-    [['--frobnicate'], /Unknown option '--frobnicate'/],
-    [['--jobs'], /argument missing/],
+    [['--frobnicate'], /^unknown option '--frobnicate'$/],
+    [['-Z'], /^unknown option '-Z'$/],
+    [['--jobs'], /^option '--jobs' needs a value$/],
+    [['--list=yes'], /^option '--list' takes no value$/],
     [['--jobs', '0'], /--jobs must be a positive integer/],
     [['--jobs', 'two'], /--jobs must be a positive integer/],
     [['-j', '1.5'], /--jobs must be a positive integer/],
@@ -58,12 +74,19 @@ t.test('command line: mistakes are UsageErrors with a clear message', async (t) 
     [['--shard', '0/2'], /I must be between 1 and 2/],
     [['--shard', '3/2'], /I must be between 1 and 2/],
     [['--shard', '1/0'], /N must be at least 1/],
+    [['--shard', '1/99999999999999999999'], /^--shard 1\/99999999999999999999: N is too large \(at most 9007199254740991\)$/],
+    [['--shard', '99999999999999999999/2'], /I must be between 1 and 2/],
     [['--seed=-1'], /--seed must be an integer/],
     [['--seed', '0x10'], /--seed must be an integer/],
     [['--seed', '4294967296'], /--seed must be an integer/],
     [['--timeout', '0'], /--timeout must be a positive number/],
     [['--timeout', 'soon'], /--timeout must be a positive number/],
-    [['--format', 'xml'], /unknown format 'xml'; use one of tap, ktap, junit, human/],
+    // Node's timers overflow past 2^31-1 ms and then fire at once: refused, not a silent 1 ms.
+    [['--timeout', '2147484'], /^--timeout 2147484 is too long: at most 2147483 seconds/],
+    [['--timeout', '1e9'], /--timeout must be a positive number/],
+    [['--format', 'xml'], /unknown format 'xml'; use one of tap, tap13, ktap, junit, human, json/],
+    [['-o', 'junit'], /--output must look like FORMAT:FILE/],
+    [['-o', 'yaml:x'], /--output: unknown format 'yaml'/],
     [['--profile', 'linux-2.6'], /unknown profile 'linux-2.6'; known profiles: pre-groups, .*series-p3/],
     [['--junit='], /--junit needs a file name/],
   ];
@@ -71,6 +94,8 @@ t.test('command line: mistakes are UsageErrors with a clear message', async (t) 
     t.throws(() => parseCommand(['run', ...argv]), UsageError, argv.join(' '));
     t.throws(() => parseCommand(['run', ...argv]), { message: msg }, argv.join(' '));
   }
+  t.equal(runOpts(['--timeout', '2147483']).timeoutSec, 2147483, 'the longest timeout Node can keep');
+  t.throws(() => parseCommand(['merge']), { message: /merge needs at least one results file/ });
 });
 
 t.test('selection by name and glob', async (t) => {
@@ -115,10 +140,26 @@ t.test('per-test timeout directive', async (t) => {
   t.throws(() => timeoutDirective('// vgic-harness: timeout=0\n', 'x.ts'), { name: 'UsageError', message: /x\.ts: bad directive/ });
   t.throws(() => timeoutDirective('// vgic-harness: timout=5\n', 'x.ts'), { name: 'UsageError' });
   t.throws(() => timeoutDirective('// vgic-harness: timeout=5\n// vgic-harness: timeout=6\n', 'x.ts'), { name: 'UsageError', message: /more than one/ });
+  t.throws(() => timeoutDirective('// vgic-harness: timeout=2147484\n', 'x.ts'), { name: 'UsageError', message: /x\.ts: timeout directive 2147484 is too long/ });
+});
+
+t.test('settings file, read as kselftest runner.sh reads $DIR/settings', async (t) => {
+  t.equal(parseSettings('timeout=120\n', 's'), 120);
+  t.equal(parseSettings('# comment\n\ntimeout=30\ntimeout=90\n', 's'), 90, 'comments and blank lines skipped, the last assignment wins');
+  t.equal(parseSettings('', 's'), null);
+  t.throws(() => parseSettings('tmeout=5\n', 'dir/settings'), { name: 'UsageError', message: /dir\/settings:1: unknown setting 'tmeout=5'/ });
+  t.throws(() => parseSettings('timeout=never\n', 's'), { message: /s:1: timeout must be a positive number/ });
+  t.throws(() => parseSettings('timeout=99999999\n', 's'), { message: /too long/ });
+  const f = { name: 'x', path: '/x.ts', timeoutSec: null, settingsTimeoutSec: 120 };
+  t.equal(timeoutOf(f, null), 120, 'settings over the 45 s default');
+  t.equal(timeoutOf({ ...f, timeoutSec: 5 }, null), 5, 'a directive over the settings');
+  t.equal(timeoutOf({ ...f, timeoutSec: 5 }, 2), 2, '--timeout over everything');
+  t.equal(timeoutOf({ ...f, settingsTimeoutSec: null }, null), 45, "kselftest's default");
+  t.equal(parseSettings(readFileSync(join(import.meta.dirname, '..', 'selftests', 'settings'), 'utf8'), 'selftests/settings'), 120, 'selftests/settings: 120 s as in tools/testing/selftests/kvm/settings');
 });
 
 function raw(over: Partial<RawRun>): RawRun {
-  return { exitCode: 0, signal: null, timedOut: false, stdout: '', stderr: '', durationMs: 5, error: null, ...over };
+  return { exitCode: 0, signal: null, timedOut: false, stdout: '', stderr: '', durationMs: 5, error: null, leftovers: [], notes: [], ...over };
 }
 
 async function judge(stdout: string, over: Partial<RawRun>): Promise<ReturnType<typeof verdict>> {
@@ -128,16 +169,37 @@ async function judge(stdout: string, over: Partial<RawRun>): Promise<ReturnType<
 const PASS_TAP = 'TAP version 14\nok 1 - a\n1..1\n';
 const FAIL_TAP = 'TAP version 14\n# Subtest: case\n    not ok 1 - GUEST_ASSERT_EQ failed\n    1..1\nnot ok 1 - case\n1..1\n';
 
-t.test('exit status mapping (kselftest: 0 pass, 4 skip, 2 xfail, else fail; killed = timeout)', async (t) => {
+t.test('exit status mapping (kselftest 7.2 runner.sh: 0 pass, 4 skip, 2 xfail, else fail; killed = timeout)', async (t) => {
   t.equal((await judge(PASS_TAP, { exitCode: 0 })).status, 'pass');
   t.equal((await judge(PASS_TAP, { exitCode: 1 })).status, 'fail', 'nonzero exit fails even with clean TAP');
   t.equal((await judge(PASS_TAP, { exitCode: 1 })).reason, 'exit status 1');
-  t.equal((await judge(PASS_TAP, { exitCode: 3 })).status, 'fail', 'XPASS (3) is a failure, as in runner.sh');
+  const xpass = await judge(PASS_TAP, { exitCode: 3 });
+  t.same([xpass.status, xpass.reason], ['fail', 'exit status 3 (KSFT_XPASS: a case passed that was expected to fail)'], 'XPASS (3) is a failure, as in runner.sh');
   t.equal((await judge(PASS_TAP, { exitCode: 254 })).status, 'fail', 'TEST_ASSERT exit');
   const skip = await judge('TAP version 14\n1..0 # SKIP - Requirement not met: kvm_supports_vgic_v3()\n', { exitCode: 4 });
   t.same([skip.status, skip.reason], ['skip', '- Requirement not met: kvm_supports_vgic_v3()']);
-  const skipText = await judge('No GICv2 nor GICv3 support, skipping test\n', { exitCode: 4 });
-  t.equal(skipText.status, 'skip', 'exit 4 skips even without TAP (the C tests print plain text)');
+  // Broken TAP makes any exit status a failure: a skip or an expected failure must be a TAP
+  // document that says so, not a crash that happened to exit 2 or 4.
+  const broken: [string, string][] = [
+    ['plain text', 'No GICv2 nor GICv3 support, skipping test\n'],
+    ['no output', ''],
+    ['a bail-out', 'TAP version 14\n1..2\nBail out! lost the device\n'],
+    ['a crash trace', 'TAP version 14\n# Subtest: case\n    ok 1 - a\nTypeError: x is undefined\n    at f (selftests/x.ts:3:1)\n'],
+  ];
+  for (const [what, out] of broken) {
+    for (const code of [0, 2, 4]) {
+      const r = await judge(out, { exitCode: code });
+      t.equal(r.status, 'fail', `${what}, exit ${code}: a failure`);
+      t.match(r.reason, new RegExp(`^TAP output not valid \\(.*\\), exit status ${code}$`));
+    }
+  }
+  const xpassTap = 'TAP version 14\n1..1\n# Subtest: c\n    ok 1 - fine\n    1..1\nok 1 - c # TODO expected to fail on p: why\n';
+  const xp = await judge(xpassTap, { exitCode: 3 });
+  t.same([xp.status, xp.reason], ['fail', 'c: unexpected pass (XPASS)'], 'an unexpected pass names its case');
+  t.equal((await judge(xpassTap, { exitCode: 0 })).status, 'fail', 'an `ok # TODO` case fails the selftest even under exit 0');
+  const left = await judge(PASS_TAP, { exitCode: 0, leftovers: ['4242 sleep 100'] });
+  t.same([left.status, left.reason], ['fail', 'left 1 process running after it exited: 4242 sleep 100'], 'leftover processes fail a passing selftest');
+  t.equal((await judge(PASS_TAP, { exitCode: null, signal: 'SIGKILL', timedOut: true, leftovers: [] })).status, 'timeout');
   t.equal((await judge(FAIL_TAP, { exitCode: 4 })).status, 'fail', 'exit 4 after a failed check is not a skip');
   const xfail = await judge(FAIL_TAP, { exitCode: 2 });
   t.same([xfail.status, xfail.reason], ['xfail', 'case: GUEST_ASSERT_EQ failed']);
@@ -168,6 +230,7 @@ t.test('a timeout marks the case that was running', async (t) => {
 t.test('the selftests get the seed and profile, and not node-tap runner variables', async (t) => {
   const env = childEnv({ PATH: '/bin', TAP: '1', TAP_CHILD_ID: '3', _TAPJS_PROCESSINFO_FILE: 'x', TAPE: 'kept' }, 7, 'iidr-fix');
   t.same(env, { PATH: '/bin', TAPE: 'kept', VGIC_SEED: '7', VGIC_PROFILE: 'iidr-fix' });
+  t.same(childEnv({ VGIC_HARNESS_TRACK: '1-2.3' }, 1, null), { VGIC_SEED: '1' }, "an outer run's tracking token is not inherited");
   t.same(childEnv({ VGIC_PROFILE: 'series-p1' }, 1, null), { VGIC_PROFILE: 'series-p1', VGIC_SEED: '1' }, 'an inherited profile is kept');
 });
 
@@ -191,4 +254,17 @@ t.test('progress line: drawn on a terminal, silent otherwise', async (t) => {
   n.started('a_very_long_selftest_name_that_does_not_fit');
   n.stop();
   t.ok(narrow.text.split('\r\x1b[K').every((l) => l.length <= 29), 'fits the terminal width');
+});
+
+t.test('a file Node cannot import is found before it is run', async (t) => {
+  t.match(importProblem('selftests/a\\b.ts', '/p'), /Node cannot import "selftests\/a\\\\b\.ts": a '\\' in a file name makes an invalid module URL \(ERR_INVALID_MODULE_SPECIFIER\)/);
+  t.equal(importProblem('selftests/vgic_init.ts', '/p'), null);
+  t.equal(importProblem('selftests/odd name #1 %.ts', '/p'), null, 'spaces, # and % are fine');
+});
+
+t.test('U+2028 in a selftest’s output does not hide the lines after it from the runner', async (t) => {
+  const tap = await parseChildTap('TAP version 14\n1..2\n# a\u2028b\u2029c\nok 1 - first\nnot ok 2 - second\n');
+  t.ok(tap.valid, tap.problems.join('; '));
+  t.same(tap.cases.map((c) => [c.name, c.ok]), [['first', true], ['second', false]]);
+  t.same(tap.cases[0]?.comments, ['a\\u2028b\\u2029c']);
 });

@@ -6,5 +6,7 @@ export function headerComments(info: RunInfo): string[] {
   if (info.shard !== null) lines.push(`shard ${info.shard}`);
   if (info.profile !== null) lines.push(`profile ${info.profile}`);
   if (info.timeoutOverrideSec !== null) lines.push(`timeout ${info.timeoutOverrideSec} seconds for every selftest`);
+  if (info.mergedShards !== undefined) lines.push(`merged from shards ${info.mergedShards}`);
+  if (info.tracking !== undefined) lines.push(`process tracking: ${info.tracking}`);
   return lines;
 }

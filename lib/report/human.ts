@@ -1,5 +1,6 @@
 // Plain per-test lines for stdout when the JUnit XML goes to a file.
-import type { Reporter, RunInfo, SelftestResult, Summary } from './model.ts';
+import { resultName } from './cases.ts';
+import type { Naming, Reporter, RunInfo, SelftestResult, Summary } from './model.ts';
 import { summaryLine } from './summary.ts';
 import { headerComments } from './header.ts';
 
@@ -12,6 +13,8 @@ const LABEL: Record<SelftestResult['status'], string> = {
 };
 
 export class HumanReporter implements Reporter {
+  constructor(readonly naming: Naming = 'plain') {}
+
   begin(info: RunInfo): string {
     return `${headerComments(info).join('\n')}\n`;
   }
@@ -19,7 +22,7 @@ export class HumanReporter implements Reporter {
   result(r: SelftestResult, index: number): string {
     const secs = (r.durationMs / 1000).toFixed(2);
     const why = r.status === 'pass' || r.reason === '' ? '' : `: ${r.reason.replace(/\s+/g, ' ')}`;
-    return `${String(index).padStart(3)} ${LABEL[r.status].padEnd(7)} ${r.name} (${secs} s)${why}\n`;
+    return `${String(index).padStart(3)} ${LABEL[r.status].padEnd(7)} ${resultName(r, this.naming)} (${secs} s)${why}\n`;
   }
 
   end(s: Summary): string {

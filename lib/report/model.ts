@@ -19,6 +19,8 @@ export interface CaseResult {
   diag: Record<string, unknown> | null;
   /** Comment lines (without the leading '# ') printed before this result. */
   comments: string[];
+  /** Comment lines printed before this case's `# Subtest:` line (a selftest's header). */
+  leading?: string[];
   children: CaseResult[];
   /** True when the runner made this case up (no result line from the child). */
   synthetic: boolean;
@@ -55,6 +57,14 @@ export interface SelftestResult {
   stdout: string;
   stderr: string;
   tap: ChildTap;
+  /** Processes the selftest left running after it exited (or was killed), which the runner
+   * then killed: `pid command`. Empty when it cleaned up after itself. */
+  leftovers: string[];
+  /** The VGIC_SEED it ran with (results merged from shards may differ). */
+  seed?: number;
+  /** Facts about how the process was run that the reports should show (output cut off, a
+   * pipe still held open after exit, how leftovers were found). */
+  notes: string[];
 }
 
 /** Facts about the whole run that every format prints in its header. */
@@ -66,6 +76,17 @@ export interface RunInfo {
   /** --timeout: the per-run override of every selftest's timeout, in seconds, or null. */
   timeoutOverrideSec: number | null;
   startedAt: Date;
+  /** How the runner tracks the processes a selftest starts (cgroup v2, or a /proc sweep). */
+  tracking?: string;
+  /** Set when the report was merged from shard results: "1/2, 2/2". */
+  mergedShards?: string;
+}
+
+/** Result names: the selftest's own name, or kselftest's `selftests: kvm: <name>`. */
+export type Naming = 'plain' | 'kselftest';
+
+export interface ReportOptions {
+  naming: Naming;
 }
 
 export interface Summary {

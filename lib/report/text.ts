@@ -1,46 +1,17 @@
-// Making arbitrary child output safe to place on TAP/KTAP lines.
+// Making arbitrary child output safe to place on TAP/KTAP lines. The character rules are shared
+// with the selftests' own TAP writer (lib/host/tap-writer.ts).
+import { oneLine, splitLines, visible } from '../host/tap-writer.ts';
+
+export { directive, directiveText, oneLine, splitLines, tapDescription as tapName, visible } from '../host/tap-writer.ts';
 
 /**
- * Show control characters as escapes. Consumers split lines on more than '\n' (Python's
- * universal newlines treat a lone '\r' as a line end), and terminals act on escape sequences.
- */
-export function visible(text: string): string {
-  return text.replace(/[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u2028\u2029]/g, (c) => {
-    const code = c.charCodeAt(0);
-    return code <= 0xff ? `\\x${code.toString(16).padStart(2, '0')}` : `\\u${code.toString(16).padStart(4, '0')}`;
-  });
-}
-
-/** Split output into lines; a final newline does not make an extra empty line. */
-export function splitLines(text: string): string[] {
-  if (text === '') return [];
-  const lines = text.split(/\r\n|\r|\n/);
-  if (lines[lines.length - 1] === '') lines.pop();
-  return lines;
-}
-
-function oneLine(text: string): string {
-  return visible(text.replace(/[\r\n\t]+/g, ' ')).replace(/ {2,}/g, ' ').trim();
-}
-
-/**
- * A KTAP description: one line, no '#' (ktap.rst forbids it and has no escape), no leading
- * "- " (kunit_parser would take it for the separator and then fail to match `# Subtest:`).
+ * A KTAP (or TAP 13) description: one line, no '#' (ktap.rst forbids it and has no escape; TAP 13
+ * readers take `# SKIP` in a name for a directive), no leading "- " (kunit_parser would take it
+ * for the separator and then fail to match `# Subtest:`).
  */
 export function ktapName(name: string): string {
   const s = oneLine(name).replace(/#/g, '').replace(/^(- )+/, '').replace(/ {2,}/g, ' ').trim();
   return s === '' ? 'unnamed' : s;
-}
-
-/** A TAP 14 description: one line, with '#' and '\' escaped as the TAP 14 spec allows. */
-export function tapName(name: string): string {
-  const s = oneLine(name).replace(/\\/g, '\\\\').replace(/#/g, '\\#');
-  return s === '' ? 'unnamed' : s;
-}
-
-/** The text after a directive keyword: one line, no ` # ` that could start another directive. */
-export function directiveText(reason: string): string {
-  return oneLine(reason).replace(/#/g, '');
 }
 
 /**

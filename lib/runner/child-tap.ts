@@ -9,8 +9,9 @@ interface Level {
   cases: CaseResult[];
   /** Comments since the last test point at this level. */
   pending: string[];
-  /** A subtest opened at this level and not yet closed by a test point. */
-  open: { name: string; level: Level | null } | null;
+  /** A subtest opened at this level and not yet closed by a test point, with the comments
+   * printed before its `# Subtest:` line. */
+  open: { name: string; level: Level | null; leading: string[] } | null;
 }
 
 function newLevel(): Level {
@@ -31,13 +32,13 @@ function toDiag(d: unknown): Record<string, unknown> | null {
   return d as Record<string, unknown>;
 }
 
-/** Close a subtest that never got its result line (the output stopped inside it). */
+/** Close a subtest that never got its result line (the output stopped inside it). Its comment
+ * lines are not copied: output that stops inside a subtest is never valid TAP, so the reports
+ * show the raw output anyway, once. */
 function incomplete(name: string, level: Level | null, id: number): CaseResult {
   const children = level === null ? [] : [...level.cases];
-  const comments = level === null ? [] : [...level.pending];
   if (level?.open) children.push(incomplete(level.open.name, level.open.level, children.length + 1));
-  comments.push('no result line: the output ended inside this subtest');
-  return syntheticCase(id, name, comments, null, children);
+  return syntheticCase(id, name, ['no result line: the output ended inside this subtest'], null, children);
 }
 
 function watch(p: Parser, level: Level, problems: string[], depth: number): void {
@@ -47,7 +48,10 @@ function watch(p: Parser, level: Level, problems: string[], depth: number): void
     if (sub) {
       // tap-parser only starts a child parser once indented lines follow; remember the header
       // anyway so a stream that stops right after it still names the unfinished case.
-      if (level.open === null) level.open = { name: sub[1] ?? '', level: null };
+      if (level.open === null) {
+        level.open = { name: sub[1] ?? '', level: null, leading: level.pending };
+        level.pending = [];
+      }
       return;
     }
     level.pending.push(text);
@@ -55,14 +59,18 @@ function watch(p: Parser, level: Level, problems: string[], depth: number): void
   p.on('child', (child: Parser) => {
     const childLevel = newLevel();
     const name = child.name !== '' ? child.name : (level.open?.name ?? '');
-    level.open = { name, level: childLevel };
+    const leading = level.open?.leading ?? level.pending;
+    if (level.open === null) level.pending = [];
+    level.open = { name, level: childLevel, leading };
     watch(child, childLevel, problems, depth + 1);
   });
   p.on('assert', (r: Result) => {
     const sub = level.open?.level ?? null;
     const children = sub === null ? [] : sub.cases;
     const comments = sub === null ? level.pending : [...level.pending, ...sub.pending];
+    const leading = level.open?.leading ?? [];
     level.cases.push({
+      ...(leading.length > 0 ? { leading } : {}),
       id: r.id,
       name: r.name,
       ok: r.ok,
@@ -100,7 +108,17 @@ function unclosedSubtest(stdout: string): string | null {
   return open;
 }
 
-export async function parseChildTap(stdout: string): Promise<ChildTap> {
+/**
+ * tap-parser's line patterns use `.` and `$`, which stop at U+2028 and U+2029 (JavaScript line
+ * terminators): one such character in a selftest's output made it silently ignore every line
+ * after it. They are written as escapes before parsing (the reports show them that way anyway).
+ */
+function parserSafe(text: string): string {
+  return text.replace(/[\u2028\u2029]/g, (c) => `\\u${c.charCodeAt(0).toString(16)}`);
+}
+
+export async function parseChildTap(raw: string): Promise<ChildTap> {
+  const stdout = parserSafe(raw);
   const problems: string[] = [];
   const root = newLevel();
   const parser = new Parser({ bail: false });
@@ -119,7 +137,7 @@ export async function parseChildTap(stdout: string): Promise<ChildTap> {
   // held back by tap-parser and never reported; find it in the text so the case is named.
   if (root.open === null) {
     const open = unclosedSubtest(stdout);
-    if (open !== null) root.open = { name: open, level: null };
+    if (open !== null) root.open = { name: open, level: null, leading: [] };
   }
   for (const f of results.failures) {
     if ('tapError' in f && f.tapError && f.tapError !== 'no plan') fatal.push(f.tapError);

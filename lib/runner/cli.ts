@@ -1,47 +1,74 @@
 // Command-line parsing for `vgic-harness`: argv in, a validated command out. Nothing here
 // touches the file system or starts processes, so every usage error is found before any
-// selftest runs and is reported the same way (message, usage, exit 2).
+// selftest runs and is reported the same way (one line naming the problem, a hint, exit 2).
 import { parseArgs } from 'node:util';
+import type { Naming } from '../report/model.ts';
 import { DEFAULT_PROFILE_NAME, PROFILES, findProfile } from '../vgic/profiles.ts';
 import { parseShard, type Shard } from './shard.ts';
 import { UsageError } from './usage-error.ts';
 
 export { UsageError };
 
-export const FORMATS = ['tap', 'ktap', 'junit', 'human'] as const;
+export const FORMATS = ['tap', 'tap13', 'ktap', 'junit', 'human', 'json'] as const;
 export type Format = (typeof FORMATS)[number];
 
-/** kselftest's runner.sh default (`kselftest_default_timeout`). */
+/** kselftest's runner.sh default (`kselftest_default_timeout`), used when a directory has no
+ * `settings` file; selftests/settings sets 120 s, as tools/testing/selftests/kvm/settings does. */
 export const DEFAULT_TIMEOUT_SEC = 45;
+
+/** Node's timers hold at most 2^31-1 ms (24.8 days); a longer one fires at once. */
+export const MAX_TIMEOUT_SEC = Math.floor((2 ** 31 - 1) / 1000);
 
 export const USAGE = `usage: vgic-harness [run] [options] [NAME|GLOB ...]
        vgic-harness list [options] [NAME|GLOB ...]      (same as run --list)
+       vgic-harness merge [report options] RESULTS.json ...
        vgic-harness snapshot diff A.yaml B.yaml
        vgic-harness help
 
 Runs every selftest (selftests/*.ts) in its own process, kselftest-style, and prints one report.
 NAME or GLOB selects selftests by name (vgic_init, "vgic_group_*"); default: all of them.
 
-options:
-  -f, --format FMT   report on stdout: tap (TAP 14, default), ktap, junit (JUnit XML), human
-      --junit FILE   also write JUnit XML to FILE; with --format junit, stdout shows human lines
+report options (run and merge):
+  -f, --format FMT   report on stdout: tap (TAP 14, default), tap13 (TAP 13 for prove and other
+                     TAP 13 readers), ktap, junit (JUnit XML), human, json (results, for merge)
+  -o, --output FMT:FILE  also write a report in FMT to FILE (repeatable), e.g. -o junit:r.xml
+      --junit FILE   same as -o junit:FILE; with --format junit, stdout shows human lines
+      --kselftest-names  name results like kselftest's runner: "selftests: kvm: vgic_init"
+run options:
   -l, --list         print the selected selftests' names (after --shard) and exit
   -j, --jobs N       run N selftests at once (default: number of CPUs); output order stays by name
       --shard I/N    run only part I of N (1-based) of the sorted selection, for CI matrices
       --seed N       vCPU scheduler seed passed as VGIC_SEED (default: $VGIC_SEED, else random)
       --profile NAME host-kernel profile passed as VGIC_PROFILE (default: $VGIC_PROFILE, else
                      ${DEFAULT_PROFILE_NAME}); one of ${PROFILES.map((p) => p.name).join(', ')}
-  -t, --timeout SEC  per-test timeout for this run, overriding every test's own (default ${DEFAULT_TIMEOUT_SEC};
-                     a selftest sets its own with a line \`// vgic-harness: timeout=SEC\`). At the
-                     timeout the test's process group gets SIGTERM, then SIGKILL 1 s later
+  -t, --timeout SEC  per-test timeout for this run, overriding every other (a selftest's
+                     \`// vgic-harness: timeout=SEC\` line, then the directory's \`settings\` file
+                     \`timeout=SEC\`, then ${DEFAULT_TIMEOUT_SEC} s). At the timeout the test and everything it
+                     started get SIGTERM, then SIGKILL 1 s later
       --dir DIR      directory of selftests (default: the project's selftests/)
   -h, --help         print this help
+
+environment: VGIC_SEED, VGIC_PROFILE (defaults for --seed, --profile); VGIC_HARNESS_TRACKING=
+  auto|cgroup|proc (how the processes a test starts are tracked); VGIC_HARNESS_SCOPE=NAME (runs
+  clean up after dead runs of the same scope only)
 
 exit status: 0 all passed, skipped or xfail; 1 a selftest failed or timed out; 2 usage error;
              3 internal error; 130/143 interrupted`;
 
-export interface RunOptions {
+export interface Output {
   format: Format;
+  file: string;
+}
+
+export interface ReportSelection {
+  format: Format;
+  /** Extra reports written to files (--output, --junit). */
+  outputs: Output[];
+  naming: Naming;
+}
+
+export interface RunOptions extends ReportSelection {
+  /** The --junit file, also listed in outputs (it changes what `--format junit` prints). */
   junitFile: string | null;
   list: boolean;
   /** null: one per CPU. */
@@ -57,8 +84,13 @@ export interface RunOptions {
   patterns: string[];
 }
 
+export interface MergeOptions extends ReportSelection {
+  files: string[];
+}
+
 export type Command =
   | { kind: 'run'; options: RunOptions }
+  | { kind: 'merge'; options: MergeOptions }
   | { kind: 'snapshot'; argv: string[] }
   | { kind: 'help' };
 
@@ -76,13 +108,22 @@ export function parseSeed(value: string): number {
   return Number(value);
 }
 
-export function parseTimeout(value: string): number {
-  // Fractions are allowed (tests of the runner use short timeouts); 0 would mean "never", which
-  // could hang a run, so it is refused.
+/** A timeout in seconds: positive, fractions allowed, at most MAX_TIMEOUT_SEC. `what` names
+ * where it came from (an option, a directive line, a settings file). */
+export function parseTimeoutValue(value: string, what: string): number {
+  // 0 would mean "never", which could hang a run, so it is refused.
   if (!/^\d+(\.\d+)?$/.test(value) || Number(value) <= 0 || !Number.isFinite(Number(value))) {
-    throw new UsageError(`--timeout must be a positive number of seconds, got '${value}'`);
+    throw new UsageError(`${what} must be a positive number of seconds, got '${value}'`);
   }
-  return Number(value);
+  const sec = Number(value);
+  if (sec > MAX_TIMEOUT_SEC) {
+    throw new UsageError(`${what} ${value} is too long: at most ${MAX_TIMEOUT_SEC} seconds (24.8 days, the longest timer Node has)`);
+  }
+  return sec;
+}
+
+export function parseTimeout(value: string): number {
+  return parseTimeoutValue(value, '--timeout');
 }
 
 export function checkProfile(name: string): string {
@@ -92,55 +133,107 @@ export function checkProfile(name: string): string {
   return name;
 }
 
-function parseFormat(value: string): Format {
+function parseFormat(value: string, what = '--format'): Format {
   const f = FORMATS.find((x) => x === value);
-  if (f === undefined) throw new UsageError(`unknown format '${value}'; use one of ${FORMATS.join(', ')}`);
+  if (f === undefined) throw new UsageError(`${what}: unknown format '${value}'; use one of ${FORMATS.join(', ')}`);
   return f;
 }
 
-function parseRun(argv: string[], forceList: boolean): RunOptions {
-  let parsed;
+function parseOutput(value: string): Output {
+  const m = /^([a-z0-9]+):(.+)$/.exec(value);
+  if (m === null) throw new UsageError(`--output must look like FORMAT:FILE (for example junit:report.xml), got '${value}'`);
+  return { format: parseFormat(m[1] as string, '--output'), file: m[2] as string };
+}
+
+/** Node's parseArgs messages, reworded: one line, the option named, no advice about `--`. */
+function parseArgsMessage(err: Error & { code?: string }): string {
+  const opt = /'(-[^' ,]+)(?:, (--[^' ]+))?/.exec(err.message);
+  const name = opt?.[2] ?? opt?.[1] ?? '';
+  switch (err.code) {
+    case 'ERR_PARSE_ARGS_UNKNOWN_OPTION':
+      return `unknown option '${name}'`;
+    case 'ERR_PARSE_ARGS_INVALID_OPTION_VALUE':
+      return /argument missing/.test(err.message) ? `option '${name}' needs a value` : `option '${name}' takes no value`;
+    case 'ERR_PARSE_ARGS_UNEXPECTED_POSITIONAL':
+      return `unexpected argument: ${err.message}`;
+    default:
+      return err.message;
+  }
+}
+
+const REPORT_OPTIONS = {
+  format: { type: 'string', short: 'f' },
+  output: { type: 'string', short: 'o', multiple: true },
+  junit: { type: 'string' },
+  'kselftest-names': { type: 'boolean' },
+  help: { type: 'boolean', short: 'h' },
+} as const;
+
+const RUN_OPTIONS = {
+  ...REPORT_OPTIONS,
+  list: { type: 'boolean', short: 'l' },
+  jobs: { type: 'string', short: 'j' },
+  shard: { type: 'string' },
+  seed: { type: 'string' },
+  profile: { type: 'string' },
+  timeout: { type: 'string', short: 't' },
+  dir: { type: 'string' },
+} as const;
+
+type Values = Record<string, string | boolean | string[] | undefined>;
+
+function parse(argv: string[], options: typeof RUN_OPTIONS | typeof REPORT_OPTIONS): { values: Values; positionals: string[] } {
   try {
-    parsed = parseArgs({
-      args: argv,
-      allowPositionals: true,
-      strict: true,
-      options: {
-        format: { type: 'string', short: 'f' },
-        junit: { type: 'string' },
-        list: { type: 'boolean', short: 'l' },
-        jobs: { type: 'string', short: 'j' },
-        shard: { type: 'string' },
-        seed: { type: 'string' },
-        profile: { type: 'string' },
-        timeout: { type: 'string', short: 't' },
-        dir: { type: 'string' },
-        help: { type: 'boolean', short: 'h' },
-      },
-    });
+    const r = parseArgs({ args: argv, options, allowPositionals: true, strict: true });
+    return { values: r.values as Values, positionals: r.positionals };
   } catch (err) {
-    // parseArgs throws TypeErrors with ERR_PARSE_ARGS_* codes for unknown options and
-    // missing values; those are the user's mistakes, not ours.
+    // parseArgs throws TypeErrors with ERR_PARSE_ARGS_* codes for unknown options and missing
+    // values; those are the user's mistakes, not ours.
     const code = (err as { code?: unknown }).code;
-    if (typeof code === 'string' && code.startsWith('ERR_PARSE_ARGS')) throw new UsageError((err as Error).message);
+    if (typeof code === 'string' && code.startsWith('ERR_PARSE_ARGS')) throw new UsageError(parseArgsMessage(err as Error & { code: string }));
     throw err;
   }
+}
+
+function reportSelection(v: Values): ReportSelection & { junitFile: string | null } {
+  const junit = typeof v.junit === 'string' ? v.junit : undefined;
+  if (junit === '') throw new UsageError('--junit needs a file name');
+  const outputs = (Array.isArray(v.output) ? v.output : []).map(parseOutput);
+  if (junit !== undefined) outputs.push({ format: 'junit', file: junit });
+  return {
+    format: typeof v.format === 'string' ? parseFormat(v.format) : 'tap',
+    outputs,
+    naming: v['kselftest-names'] === true ? 'kselftest' : 'plain',
+    junitFile: junit ?? null,
+  };
+}
+
+function parseRun(argv: string[], forceList: boolean): RunOptions {
+  const parsed = parse(argv, RUN_OPTIONS);
   const v = parsed.values;
   if (v.help === true) throw new HelpRequested();
-  if (v.junit !== undefined && v.junit === '') throw new UsageError('--junit needs a file name');
-  if (v.dir !== undefined && v.dir === '') throw new UsageError('--dir needs a directory');
+  const str = (k: string): string | undefined => (typeof v[k] === 'string' ? (v[k] as string) : undefined);
+  if (str('dir') === '') throw new UsageError('--dir needs a directory');
+  const report = reportSelection(v);
   return {
-    format: v.format === undefined ? 'tap' : parseFormat(v.format),
-    junitFile: v.junit ?? null,
+    ...report,
     list: forceList || v.list === true,
-    jobs: v.jobs === undefined ? null : positiveInt(v.jobs, '--jobs'),
-    shard: v.shard === undefined ? null : parseShard(v.shard),
-    seed: v.seed === undefined ? null : parseSeed(v.seed),
-    profile: v.profile === undefined ? null : checkProfile(v.profile),
-    timeoutSec: v.timeout === undefined ? null : parseTimeout(v.timeout),
-    dir: v.dir ?? null,
+    jobs: str('jobs') === undefined ? null : positiveInt(str('jobs') as string, '--jobs'),
+    shard: str('shard') === undefined ? null : parseShard(str('shard') as string),
+    seed: str('seed') === undefined ? null : parseSeed(str('seed') as string),
+    profile: str('profile') === undefined ? null : checkProfile(str('profile') as string),
+    timeoutSec: str('timeout') === undefined ? null : parseTimeout(str('timeout') as string),
+    dir: str('dir') ?? null,
     patterns: parsed.positionals,
   };
+}
+
+function parseMerge(argv: string[]): MergeOptions {
+  const parsed = parse(argv, REPORT_OPTIONS);
+  if (parsed.values.help === true) throw new HelpRequested();
+  const report = reportSelection(parsed.values);
+  if (parsed.positionals.length === 0) throw new UsageError('merge needs at least one results file (written with --output json:FILE)');
+  return { format: report.format, outputs: report.outputs, naming: report.naming, files: parsed.positionals };
 }
 
 class HelpRequested extends Error {}
@@ -157,6 +250,8 @@ export function parseCommand(argv: readonly string[]): Command {
         return { kind: 'help' };
       case 'snapshot':
         return { kind: 'snapshot', argv: rest };
+      case 'merge':
+        return { kind: 'merge', options: parseMerge(rest) };
       case 'run':
         return { kind: 'run', options: parseRun(rest, false) };
       case 'list':

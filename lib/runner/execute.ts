@@ -1,9 +1,15 @@
-// Running one selftest as a child process, as kselftest's run_one does under
-// `timeout`: node --import=tsx FILE, stdout and stderr captured, a time limit, and nothing
-// left running afterwards.
+// Running one selftest as a child process, as kselftest's run_one does under `timeout`:
+// node --import=tsx FILE, stdout and stderr captured, a time limit, and nothing left running
+// afterwards. node:child_process rather than execa: the runner must stop reading a pipe that a
+// leftover process still holds after the test exited, which needs the raw streams.
+import { spawn } from 'node:child_process';
+import { isAbsolute, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { execa } from 'execa';
-import { signalGroup, trackGroup, untrackGroup } from './process-group.ts';
+import { pathToFileURL } from 'node:url';
+import { trackTest, untrackTest } from './process-group.ts';
+import type { Reaper } from './reaper.ts';
+import type { Supervisor } from './supervisor.ts';
+import type { TestTracker } from './tracking.ts';
 
 export interface ExecOptions {
   /** Working directory: the project root, where `--import=tsx` resolves and paths are relative to. */
@@ -14,6 +20,13 @@ export interface ExecOptions {
   killGraceMs: number;
   /** Output beyond this many bytes per stream ends the test (a runaway loop printing forever). */
   maxBuffer: number;
+  /** How long to keep reading after the test exited: a process it left may hold the pipes. */
+  drainMs: number;
+  tracker: TestTracker;
+  reaper: Reaper;
+  supervisor: Supervisor | null;
+  /** The selftest's name, for the supervisor's messages. */
+  name: string;
 }
 
 export interface RawRun {
@@ -25,71 +38,181 @@ export interface RawRun {
   durationMs: number;
   /** Why the process could not be run or was stopped by the runner (other than the timeout). */
   error: string | null;
+  /** Processes the test left running after it exited (then killed): `pid command`. */
+  leftovers: string[];
+  /** How the run went, where the reports should say so. */
+  notes: string[];
 }
 
 export const KILL_GRACE_MS = 1000;
+export const DRAIN_MS = 1000;
 export const MAX_OUTPUT_BYTES = 16 * 1024 * 1024;
 
-function text(v: unknown): string {
-  return typeof v === 'string' ? v : '';
+/**
+ * Why Node cannot import this file at all, if it cannot: its ESM loader refuses a file URL with
+ * an encoded '/' or '\' (ERR_INVALID_MODULE_SPECIFIER), which a '\' in a Linux file name gives.
+ */
+export function importProblem(file: string, cwd: string): string | null {
+  const path = isAbsolute(file) ? file : resolve(cwd, file);
+  if (/%2f|%5c/i.test(pathToFileURL(path).pathname)) {
+    return `Node cannot import ${JSON.stringify(file)}: a '\\' in a file name makes an invalid module URL (ERR_INVALID_MODULE_SPECIFIER); rename the file`;
+  }
+  return null;
+}
+
+class Capture {
+  readonly chunks: Buffer[] = [];
+  bytes = 0;
+  overflow = false;
+
+  constructor(readonly limit: number) {}
+
+  add(chunk: Buffer): boolean {
+    if (this.overflow) return false;
+    const room = this.limit - this.bytes;
+    if (chunk.length > room) {
+      if (room > 0) this.chunks.push(chunk.subarray(0, room));
+      this.bytes = this.limit;
+      this.overflow = true;
+      return false;
+    }
+    this.chunks.push(chunk);
+    this.bytes += chunk.length;
+    return true;
+  }
+
+  text(): string {
+    return Buffer.concat(this.chunks).toString('utf8');
+  }
+}
+
+function couldNotRun(started: number, why: string, notes: string[]): RawRun {
+  return {
+    exitCode: null,
+    signal: null,
+    timedOut: false,
+    stdout: '',
+    stderr: '',
+    durationMs: performance.now() - started,
+    error: `could not run the selftest: ${why}`,
+    leftovers: [],
+    notes,
+  };
 }
 
 export async function executeSelftest(file: string, opts: ExecOptions): Promise<RawRun> {
   const started = performance.now();
-  const sub = execa(process.execPath, ['--import=tsx', file], {
+  const { tracker, reaper, supervisor } = opts;
+  const spec = tracker.spec;
+  const notes: string[] = [];
+  const problem = importProblem(file, opts.cwd);
+  if (problem !== null) return couldNotRun(started, problem, tracker.dispose());
+  // Tracked before it exists: the cgroup and the token are known now, so a runner killed right
+  // after the spawn still leaves the supervisor enough to clean up.
+  const supervisorId = `${spec.token}`;
+  supervisor?.track(supervisorId, opts.name, spec);
+  const argv = tracker.wrap([process.execPath, '--import=tsx', file]);
+  const child = spawn(argv[0] as string, argv.slice(1), {
     cwd: opts.cwd,
-    env: opts.env,
-    extendEnv: false,
-    // A new process group (setsid-like): the timeout kills the test's children too, and an
-    // interrupt typed at the terminal reaches only the runner, which then cleans up.
+    env: { ...opts.env, ...tracker.env },
+    // A new session and process group (setsid): the timeout kills the test's children too, and
+    // an interrupt typed at the terminal reaches only the runner, which then cleans up.
     detached: true,
-    stdin: 'ignore',
-    reject: false,
-    stripFinalNewline: false,
-    maxBuffer: opts.maxBuffer,
-    encoding: 'utf8',
+    stdio: ['ignore', 'pipe', 'pipe'],
   });
-  const pgid = sub.pid;
+  if (child.pid !== undefined) {
+    spec.pgid = child.pid;
+    supervisor?.track(supervisorId, opts.name, spec);
+  }
+  const liveId = trackTest(() => void reaper.killAll(spec));
+  const out = new Capture(opts.maxBuffer);
+  const err = new Capture(opts.maxBuffer);
   let timedOut = false;
-  let grace: NodeJS.Timeout | undefined;
-  let timer: NodeJS.Timeout | undefined;
-  if (pgid !== undefined) {
-    trackGroup(pgid);
-    timer = setTimeout(() => {
-      timedOut = true;
-      signalGroup(pgid, 'SIGTERM');
-      // A test may ignore SIGTERM (the hang fixture does): escalate like `timeout -k`.
-      grace = setTimeout(() => signalGroup(pgid, 'SIGKILL'), opts.killGraceMs);
-    }, opts.timeoutMs);
-    // When the test itself exits, whatever it left behind in its group goes too; otherwise a
-    // grandchild holding the stdout pipe would keep the run waiting until the timeout.
-    sub.once('exit', () => {
-      clearTimeout(timer);
-      clearTimeout(grace);
-      signalGroup(pgid, 'SIGKILL');
+  let overflow = false;
+  let exited = false;
+  let exitCode: number | null = null;
+  let signal: string | null = null;
+  let spawnError: Error | null = null;
+  const leftovers: string[] = [];
+  const timers: NodeJS.Timeout[] = [];
+  const later = (ms: number, fn: () => void): void => void timers.push(setTimeout(fn, ms));
+
+  const result = await new Promise<'closed' | 'cut'>((done) => {
+    let finished = false;
+    const finish = (how: 'closed' | 'cut'): void => {
+      if (finished) return;
+      finished = true;
+      done(how);
+    };
+    const stopReading = (why: string): void => {
+      if (finished) return;
+      notes.push(why);
+      child.stdout?.destroy();
+      child.stderr?.destroy();
+      finish('cut');
+    };
+    const onData = (cap: Capture) => (chunk: Buffer) => {
+      if (!cap.add(chunk) && !overflow) {
+        overflow = true;
+        reaper.killAll(spec);
+      }
+    };
+    child.stdout?.on('data', onData(out));
+    child.stderr?.on('data', onData(err));
+    child.on('error', (e) => {
+      spawnError = e;
+      if (child.pid === undefined) finish('closed');
     });
-  }
-  const res = await sub;
-  clearTimeout(timer);
-  clearTimeout(grace);
-  if (pgid !== undefined) {
-    signalGroup(pgid, 'SIGKILL');
-    untrackGroup(pgid);
-  }
-  let error: string | null = null;
-  if (pgid === undefined || (res.failed && res.exitCode === undefined && res.signal === undefined && !timedOut)) {
-    // spawn itself failed (missing cwd, no such executable): there is no exit status.
-    error = `could not run the selftest: ${res.shortMessage}`;
-  } else if (res.isMaxBuffer) {
-    error = `output exceeded ${opts.maxBuffer} bytes; the selftest was stopped`;
+    child.on('close', () => finish('closed'));
+    child.on('exit', (code, sig) => {
+      exited = true;
+      exitCode = code;
+      signal = sig;
+      // What is still running now was left behind by the test (or, at a timeout, is being
+      // killed with it). Either way it goes; only the first case is the test's fault.
+      const found = reaper.members(spec);
+      if (!timedOut) leftovers.push(...found.map((p) => `${p.pid} ${p.command}`));
+      reaper.killAll(spec);
+      // Stop waiting for output shortly after the exit, or at the timeout, whichever is first:
+      // a process outside the tracking could still hold the pipes.
+      const untilTimeout = opts.timeoutMs - (performance.now() - started);
+      later(Math.max(0, Math.min(opts.drainMs, untilTimeout)), () =>
+        stopReading(`stopped reading output ${Math.round(Math.min(opts.drainMs, Math.max(0, untilTimeout)))} ms after the selftest exited: a process it started still held its stdout or stderr`),
+      );
+    });
+    later(opts.timeoutMs, () => {
+      if (exited) return;
+      timedOut = true;
+      reaper.signal(spec, 'SIGTERM');
+      // A test may ignore SIGTERM (the hang fixture does): escalate like `timeout -k`.
+      later(opts.killGraceMs, () => {
+        reaper.killAll(spec);
+        // Even a process that cannot be killed (uninterruptible sleep) must not hold the run.
+        later(opts.drainMs, () => stopReading('stopped reading output: the selftest did not end after SIGKILL'));
+      });
+    });
+  });
+  for (const t of timers) clearTimeout(t);
+  // Anything started between the exit and the pipes closing goes too.
+  const late = reaper.killAll(spec);
+  if (!timedOut && late.length > 0) leftovers.push(...late.map((p) => `${p.pid} ${p.command}`).filter((l) => !leftovers.includes(l)));
+  untrackTest(liveId);
+  supervisor?.untrack(supervisorId);
+  notes.push(...tracker.dispose());
+  if (result === 'cut' && !exited) notes.push('the selftest process did not report its exit');
+  const failedSpawn = spawnError as Error | null;
+  if (child.pid === undefined || (failedSpawn !== null && !exited)) {
+    return couldNotRun(started, failedSpawn?.message ?? 'spawn failed', notes);
   }
   return {
-    exitCode: res.exitCode ?? null,
-    signal: res.signal ?? null,
+    exitCode,
+    signal,
     timedOut,
-    stdout: text(res.stdout),
-    stderr: text(res.stderr),
+    stdout: out.text(),
+    stderr: err.text(),
     durationMs: performance.now() - started,
-    error,
+    error: overflow ? `output exceeded ${opts.maxBuffer} bytes; the selftest was stopped` : null,
+    leftovers,
+    notes,
   };
 }

@@ -2,6 +2,7 @@
 // and an exit status. Returns the status instead of exiting, so that stdout is flushed.
 import { snapshotCli } from '../snapshot/diff-cli.ts';
 import { parseCommand, USAGE } from './cli.ts';
+import { mergeCommand } from './merge.ts';
 import { runCommand, type RunIo } from './run.ts';
 import { UsageError } from './usage-error.ts';
 
@@ -33,10 +34,13 @@ export async function main(argv: readonly string[], io: MainIo = processIo(), cw
         return await snapshotCli(cmd.argv, { stdout: io.stdout, stderr: io.stderrText });
       case 'run':
         return await runCommand(cmd.options, io, cwd);
+      case 'merge':
+        return await mergeCommand(cmd.options, io, cwd);
     }
   } catch (err) {
     if (err instanceof UsageError) {
-      io.stderrText(`vgic-harness: ${err.message}\n\n${USAGE}\n`);
+      // One line naming the problem and where to look; the full usage only on --help.
+      io.stderrText(`vgic-harness: ${err.message} (see 'vgic-harness --help')\n`);
       return EXIT_USAGE;
     }
     // A bug in the harness, not in a selftest: say so plainly, with the stack for the report.

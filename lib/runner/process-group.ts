@@ -1,8 +1,9 @@
-// Every selftest runs as the leader of its own process group, so one kill(-pgid) reaches the
-// test and anything it started. This module remembers the live groups so that they are killed
-// however the runner ends: a timeout, an interrupt, or the runner's own exit.
+// The selftests running right now, so that they are killed however the runner ends: a timeout,
+// an interrupt, or the runner's own exit. Each entry kills one test and everything it started
+// (its process group, its cgroup or its tracked processes: see reaper.ts).
 
-const live = new Set<number>();
+const live = new Map<number, () => void>();
+let nextId = 1;
 let exitHookInstalled = false;
 
 /** Send a signal to a whole process group; false when the group is already gone. */
@@ -18,21 +19,24 @@ export function signalGroup(pgid: number, signal: NodeJS.Signals): boolean {
   }
 }
 
-export function trackGroup(pgid: number): void {
-  live.add(pgid);
+/** Register a running test's kill function; returns the id to untrack it with. */
+export function trackTest(kill: () => void): number {
+  const id = nextId++;
+  live.set(id, kill);
   if (!exitHookInstalled) {
     exitHookInstalled = true;
-    // Synchronous by necessity: 'exit' listeners cannot wait. kill(2) is synchronous anyway.
-    process.on('exit', () => killAllGroups());
+    // Synchronous by necessity: 'exit' listeners cannot wait. The kills are synchronous too.
+    process.on('exit', () => killAllTests());
   }
+  return id;
 }
 
-export function untrackGroup(pgid: number): void {
-  live.delete(pgid);
+export function untrackTest(id: number): void {
+  live.delete(id);
 }
 
-/** SIGKILL every group still running (interrupt or runner exit). */
-export function killAllGroups(): void {
-  for (const pgid of live) signalGroup(pgid, 'SIGKILL');
+/** Kill every test still running (interrupt or runner exit). */
+export function killAllTests(): void {
+  for (const kill of live.values()) kill();
   live.clear();
 }

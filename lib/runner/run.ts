@@ -1,21 +1,24 @@
 // `vgic-harness run`: find, select and shard the selftests, run them N at a time, and print
 // one report whose order never depends on which test finished first.
 import { randomInt } from 'node:crypto';
-import { writeFile, stat } from 'node:fs/promises';
+import { stat, writeFile } from 'node:fs/promises';
 import { availableParallelism } from 'node:os';
 import { dirname, isAbsolute, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { reporterFor, type ReportFormat } from '../report/formats.ts';
-import type { Reporter, RunInfo, SelftestResult } from '../report/model.ts';
+import type { Reporter, RunInfo, SelftestResult, Summary } from '../report/model.ts';
 import { runFailed, summarize, summaryLine } from '../report/summary.ts';
-import { checkProfile, DEFAULT_TIMEOUT_SEC, parseSeed, type RunOptions } from './cli.ts';
+import { checkProfile, DEFAULT_TIMEOUT_SEC, parseSeed, type ReportSelection, type RunOptions } from './cli.ts';
 import { parseChildTap } from './child-tap.ts';
 import { discoverSelftests, type SelftestFile } from './discover.ts';
-import { executeSelftest, KILL_GRACE_MS, MAX_OUTPUT_BYTES } from './execute.ts';
-import { killAllGroups } from './process-group.ts';
+import { DRAIN_MS, executeSelftest, KILL_GRACE_MS, MAX_OUTPUT_BYTES } from './execute.ts';
+import { killAllTests } from './process-group.ts';
 import { Progress, type ProgressStream } from './progress.ts';
+import { TRACK_ENV } from './reaper.ts';
 import { selectByName } from './select.ts';
 import { applyShard, shardText } from './shard.ts';
+import { Supervisor } from './supervisor.ts';
+import { startTracking } from './tracking.ts';
 import { UsageError } from './usage-error.ts';
 import { verdict } from './verdict.ts';
 
@@ -66,12 +69,12 @@ function resolveProfile(opts: RunOptions, env: NodeJS.ProcessEnv): string | null
 /**
  * The selftests' environment. node-tap's runner variables are dropped: when the harness itself
  * runs under `tap` (its own tests do), a selftest must still print the plain TAP it prints when
- * run alone, not the output node-tap produces for a runner it thinks is its parent.
+ * run alone. An inherited tracking token is replaced by the test's own.
  */
 export function childEnv(env: NodeJS.ProcessEnv, seed: number, profile: string | null): Record<string, string> {
   const out: Record<string, string> = {};
   for (const [k, v] of Object.entries(env)) {
-    if (v === undefined || k === 'TAP' || k.startsWith('TAP_') || k.startsWith('_TAPJS')) continue;
+    if (v === undefined || k === 'TAP' || k.startsWith('TAP_') || k.startsWith('_TAPJS') || k === TRACK_ENV) continue;
     out[k] = v;
   }
   out.VGIC_SEED = String(seed);
@@ -79,29 +82,68 @@ export function childEnv(env: NodeJS.ProcessEnv, seed: number, profile: string |
   return out;
 }
 
-async function checkJunitTarget(file: string): Promise<void> {
-  const dir = dirname(file);
-  const st = await stat(dir).catch(() => null);
-  if (st === null || !st.isDirectory()) throw new UsageError(`--junit ${file}: directory ${dir} does not exist`);
-}
-
-function displayPath(path: string): string {
+export function displayPath(path: string): string {
   const rel = relative(PROJECT_ROOT, path);
   return rel !== '' && !rel.startsWith('..') && !isAbsolute(rel) ? rel : path;
 }
 
-interface Sinks {
-  /** Writes to stdout. */
-  stdout: Reporter;
-  /** Collects the JUnit document for --junit FILE. */
-  junitFile: Reporter | null;
+/** A report written to a file at the end of the run (streaming reporters return text
+ * piecewise; JUnit returns it all at the end). */
+class FileSink {
+  #text = '';
+  constructor(
+    readonly path: string,
+    readonly reporter: Reporter,
+  ) {}
+
+  begin(info: RunInfo): void {
+    this.#text += this.reporter.begin(info);
+  }
+
+  result(r: SelftestResult, index: number): void {
+    this.#text += this.reporter.result(r, index);
+  }
+
+  async end(summary: Summary): Promise<void> {
+    await writeFile(this.path, this.#text + this.reporter.end(summary));
+  }
 }
 
-function sinks(opts: RunOptions): Sinks {
+/** The reporters of a run or a merge: one for stdout, one per --output/--junit file. */
+export interface Sinks {
+  stdout: Reporter;
+  files: FileSink[];
+}
+
+export async function makeSinks(sel: ReportSelection, junitFile: string | null, cwd: string): Promise<Sinks> {
   // `--format junit --junit FILE`: the XML goes to the file and stdout gets one human line per
   // selftest, so a CI log stays readable. Without --junit, `--format junit` prints the XML.
-  const stdoutFormat: ReportFormat = opts.format === 'junit' && opts.junitFile !== null ? 'human' : opts.format;
-  return { stdout: reporterFor(stdoutFormat), junitFile: opts.junitFile === null ? null : reporterFor('junit') };
+  const stdoutFormat: ReportFormat = sel.format === 'junit' && junitFile !== null ? 'human' : sel.format;
+  const files: Sinks['files'] = [];
+  for (const o of sel.outputs) {
+    const path = resolve(cwd, o.file);
+    const st = await stat(dirname(path)).catch(() => null);
+    const opt = o.format === 'junit' && o.file === junitFile ? '--junit' : '--output';
+    if (st === null || !st.isDirectory()) throw new UsageError(`${opt} ${o.file}: directory ${dirname(path)} does not exist`);
+    files.push(new FileSink(path, reporterFor(o.format, sel.naming)));
+  }
+  return { stdout: reporterFor(stdoutFormat, sel.naming), files };
+}
+
+/** Print a whole report from results already known (a merge), to stdout and the files. */
+export async function writeReports(out: Sinks, info: RunInfo, results: readonly SelftestResult[], summary: Summary, print: (t: string) => void): Promise<void> {
+  print(out.stdout.begin(info));
+  for (const f of out.files) f.begin(info);
+  results.forEach((r, i) => {
+    print(out.stdout.result(r, i + 1));
+    for (const f of out.files) f.result(r, i + 1);
+  });
+  print(out.stdout.end(summary));
+  await finishFiles(out, summary);
+}
+
+async function finishFiles(out: Sinks, summary: Summary): Promise<void> {
+  for (const f of out.files) await f.end(summary);
 }
 
 /** Result for a selftest never started because the run was interrupted. */
@@ -118,7 +160,15 @@ function notRun(t: SelftestFile, timeoutSec: number): SelftestResult {
     stdout: '',
     stderr: '',
     tap: { cases: [], trailingComments: [], skipAll: null, valid: true, clean: true, problems: [] },
+    leftovers: [],
+    notes: [],
   };
+}
+
+/** --timeout, else the selftest's own directive line, else its directory's settings file
+ * (kselftest's order: override, settings, default), else kselftest's 45 s. */
+export function timeoutOf(t: SelftestFile, override: number | null): number {
+  return override ?? t.timeoutSec ?? t.settingsTimeoutSec ?? DEFAULT_TIMEOUT_SEC;
 }
 
 export async function runCommand(opts: RunOptions, io: RunIo, cwd: string = process.cwd()): Promise<number> {
@@ -129,10 +179,12 @@ export async function runCommand(opts: RunOptions, io: RunIo, cwd: string = proc
   }
   const seed = resolveSeed(opts, io.env);
   const profile = resolveProfile(opts, io.env);
-  const junitPath = opts.junitFile === null ? null : resolve(cwd, opts.junitFile);
-  if (junitPath !== null) await checkJunitTarget(junitPath);
+  const out = await makeSinks(opts, opts.junitFile, cwd);
   const jobs = opts.jobs ?? availableParallelism();
   const env = childEnv(io.env, seed, profile);
+  const tracking = startTracking(io.env);
+  for (const note of tracking.stale) io.stderr.write(`vgic-harness: ${note}\n`);
+  const supervisor = Supervisor.start();
   const info: RunInfo = {
     seed,
     total: tests.length,
@@ -140,8 +192,8 @@ export async function runCommand(opts: RunOptions, io: RunIo, cwd: string = proc
     profile,
     timeoutOverrideSec: opts.timeoutSec,
     startedAt: new Date(),
+    tracking: tracking.description,
   };
-  const out = sinks(opts);
   const progress = new Progress(io.stderr, tests.length);
   const print = (text: string): void => {
     if (text === '') return;
@@ -149,7 +201,7 @@ export async function runCommand(opts: RunOptions, io: RunIo, cwd: string = proc
     io.stdout(text);
   };
   print(out.stdout.begin(info));
-  out.junitFile?.begin(info);
+  for (const f of out.files) f.begin(info);
 
   // Interrupt: stop starting tests, kill the running ones, and still finish the document.
   let interrupted: NodeJS.Signals | null = null;
@@ -159,7 +211,7 @@ export async function runCommand(opts: RunOptions, io: RunIo, cwd: string = proc
       process.exit(sig === 'SIGINT' ? 130 : 143);
     }
     interrupted = sig;
-    killAllGroups();
+    killAllTests();
   };
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
@@ -172,12 +224,11 @@ export async function runCommand(opts: RunOptions, io: RunIo, cwd: string = proc
     for (let r = results[printed]; r !== undefined; r = results[printed]) {
       printed++;
       print(out.stdout.result(r, printed));
-      out.junitFile?.result(r, printed);
+      for (const f of out.files) f.result(r, printed);
     }
   };
-  const timeoutOf = (t: SelftestFile): number => opts.timeoutSec ?? t.timeoutSec ?? DEFAULT_TIMEOUT_SEC;
-  const runOne = async (t: SelftestFile): Promise<SelftestResult> => {
-    const timeoutSec = timeoutOf(t);
+  const runOne = async (t: SelftestFile, index: number): Promise<SelftestResult> => {
+    const timeoutSec = timeoutOf(t, opts.timeoutSec);
     const file = displayPath(t.path);
     const raw = await executeSelftest(file, {
       cwd: PROJECT_ROOT,
@@ -185,19 +236,24 @@ export async function runCommand(opts: RunOptions, io: RunIo, cwd: string = proc
       timeoutMs: timeoutSec * 1000,
       killGraceMs: KILL_GRACE_MS,
       maxBuffer: MAX_OUTPUT_BYTES,
+      drainMs: DRAIN_MS,
+      tracker: tracking.forTest(index, t.name),
+      reaper: tracking.reaper,
+      supervisor,
+      name: t.name,
     });
     if (interrupted !== null && !raw.timedOut) raw.error ??= `interrupted by ${interrupted}`;
-    return verdict({ name: t.name, file, timeoutSec, raw, tap: await parseChildTap(raw.stdout) });
+    return { ...verdict({ name: t.name, file, timeoutSec, raw, tap: await parseChildTap(raw.stdout) }), seed };
   };
   const worker = async (): Promise<void> => {
     while (next < tests.length) {
       const i = next++;
       const t = tests[i] as SelftestFile;
       if (interrupted !== null) {
-        results[i] = notRun(t, timeoutOf(t));
+        results[i] = notRun(t, timeoutOf(t, opts.timeoutSec));
       } else {
         progress.started(t.name);
-        results[i] = await runOne(t);
+        results[i] = await runOne(t, i + 1);
         progress.finished(t.name);
       }
       flush();
@@ -210,12 +266,12 @@ export async function runCommand(opts: RunOptions, io: RunIo, cwd: string = proc
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
     progress.stop();
+    supervisor?.stop();
+    tracking.close();
   }
   const summary = summarize(results.filter((r): r is SelftestResult => r !== undefined), Date.now() - started);
   print(out.stdout.end(summary));
-  if (out.junitFile !== null && junitPath !== null) {
-    await writeFile(junitPath, out.junitFile.end(summary));
-  }
+  await finishFiles(out, summary);
   // Someone watching a terminal while the report goes to a file still sees the outcome.
   if (io.stderr.isTTY === true && !io.stdoutIsTTY) io.stderr.write(`${summaryLine(summary)}\n`);
   if (interrupted !== null) return interrupted === 'SIGINT' ? 130 : 143;

@@ -15,8 +15,10 @@ export function parseShard(text: string): Shard {
   if (m === null) throw new UsageError(`--shard must look like I/N (for example 2/4), got '${text}'`);
   const index = Number(m[1]);
   const count = Number(m[2]);
-  if (!Number.isSafeInteger(count) || count < 1) throw new UsageError(`--shard ${text}: N must be at least 1`);
-  if (index < 1 || index > count) throw new UsageError(`--shard ${text}: I must be between 1 and ${count}`);
+  // Digits beyond 2^53 would be rounded: say so rather than compare rounded numbers.
+  if (!Number.isSafeInteger(count)) throw new UsageError(`--shard ${text}: N is too large (at most ${Number.MAX_SAFE_INTEGER})`);
+  if (count < 1) throw new UsageError(`--shard ${text}: N must be at least 1`);
+  if (!Number.isSafeInteger(index) || index < 1 || index > count) throw new UsageError(`--shard ${text}: I must be between 1 and ${count}`);
   return { index, count };
 }
 
