@@ -480,7 +480,8 @@ t.test('guest MMIO at random addresses, widths and alignments never throws', (t)
 
 /** Exports not called here, and why (each one's own argument check is tested in lib/host). */
 const NOT_FUZZED: Readonly<Record<string, string>> = {
-  selftest: 'starts node-tap subtests in this process',
+  selftest: 'prints a TAP document for this process',
+  collectSelftests: 'imports selftest modules (the mutation workers\' loader), not a port call',
   setRecorder: 'the fuzz holds the recorder (its argument check: host-args.test.ts)',
   setDefaultVgicSetup: 'process-wide wiring of vm_create (its argument check: host-args.test.ts)',
   testDisableDefaultVgic: 'a process-wide switch with no arguments',
