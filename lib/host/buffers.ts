@@ -88,12 +88,15 @@ const UNREADABLE: UserBuf = {
 /**
  * The fields of a struct a port passes by pointer as an object (struct kvm_irq_routing, struct
  * kvm_msi), read once as the kernel's copy_from_user() would see them; null when the kernel could
- * not read it (EFAULT): not an object, a Proxy, or a getter that throws.
+ * not read it as that struct (EFAULT): not a plain object (a string, an array, a VM, a buffer), a
+ * Proxy, or a getter that throws.
  */
 export function userObject<K extends string>(v: unknown, keys: readonly K[]): Record<K, unknown> | null {
   if (typeof v !== 'object' || v === null || types.isProxy(v)) return null;
   const out = {} as Record<K, unknown>;
   try {
+    const proto: unknown = Object.getPrototypeOf(v);
+    if (proto !== Object.prototype && proto !== null) return null;
     for (const k of keys) out[k] = (v as Record<K, unknown>)[k];
   } catch {
     return null;

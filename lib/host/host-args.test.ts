@@ -211,6 +211,8 @@ t.test('KVM_SET_GSI_ROUTING: the routing table as the kernel copies it in', (t) 
     ['null', null, -EFAULT],
     ['a string', 'routing', -EFAULT],
     ['a Proxy whose traps throw', TRAPS, -EFAULT],
+    ['a VM (not a routing table)', vm, -EFAULT],
+    ['an array', [good], -EFAULT],
     ['nr 1.5', { nr: 1.5, flags: 0, entries: [] }, -EFAULT],
     ['nr beyond KVM_MAX_IRQ_ROUTES, unreadable entries', { nr: 5000, flags: 0, entries: TRAPS }, -HOST.EINVAL],
     ['a flag, unreadable entries', { nr: 1, flags: 1, entries: 'x' }, -HOST.EINVAL],

@@ -501,8 +501,21 @@ const TRAPS = new Proxy({}, {
   getPrototypeOf: () => { throw new Error('getPrototypeOf trap'); },
 });
 
+/** A plain object whose every property a host call might read throws (no Proxy to refuse). */
+const GETTERS = Object.defineProperties(
+  {},
+  Object.fromEntries(
+    ['nr', 'flags', 'entries', 'u', 'gsi', 'vm', 'gpa', 'vcpu', 'onUcall', 'step', 'name', 'run', 'expectFail', 'profile', 'ipaBits', 'seed',
+      'maxQuantum', 'guard', 'fill', 'a', 'b', 'address_lo', 'data', 'width', 'get', 'set', 'value', 'comment', 'pass', 'cmd', 'buffer', 'then']
+      .map((k) => [k, { enumerable: true, get: () => { throw new Error(`${k} getter`); } }]),
+  ),
+);
+/** An array whose first element's getter throws. */
+const BAD_ARRAY = Object.defineProperty(['x'], 0, { get: () => { throw new Error('element getter'); } });
+
 /** Values no C prototype would take, and numbers C would convert. */
 const WRONG: readonly unknown[] = [
+  GETTERS, BAD_ARRAY, { nr: 1, flags: 0, entries: [GETTERS] }, { nr: 1, flags: 0, entries: BAD_ARRAY },
   undefined, null, true, false, 0, -1, 1.5, -2.5, Number.NaN, Infinity, -Infinity, 2 ** 53, 2 ** 64, 5n, -1n, 2n ** 70n,
   '', '5', 'abc', '%s%d%x%c', Symbol('s'), {}, [], [1, 2], () => 1, function* () {}, async function* () {}, Object.create(null),
   TRAPS, revokedProxy(), new Date(0), new Map(), { value: 5 }, { cmd: 2, args: [], buffer: 'x' }, new Uint8Array(4),
