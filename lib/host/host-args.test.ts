@@ -156,7 +156,7 @@ t.test('setup helpers: a value C would not compile names the call and the parame
   const vm = vmCreate(1);
   // vgic_its_setup(struct kvm_vm *vm) has no nr_irqs (lib/arm64/vgic.c); vgic_v3_setup's does.
   failsAt(t, "vgicItsSetup('vm')", () => HOST.vgicItsSetup(bad('vm')), /vgicItsSetup\(\): vm is "vm" \(a string\), not a VM/);
-  failsAt(t, "vgicV3Setup(vm, 1, '64')", () => HOST.vgicV3Setup(HOST.vmCreateBarebones(), 0, bad('64')), /vgicV3Setup\(\): nrIrqs is "64" \(a string\)|__vgicV3Setup\(\): nrIrqs is "64"/);
+  failsAt(t, "vgicV3Setup(vm, 0, '64')", () => HOST.vgicV3Setup(HOST.vmCreateBarebones(), 0, bad('64')), /^vgicV3Setup\(\): nrIrqs is "64" \(a string\)/);
   failsAt(t, "__vgicV3Setup(vm, 1, '64')", () => HOST.__vgicV3Setup(vm, 1, bad('64')), /__vgicV3Setup\(\): nrIrqs is "64" \(a string\)/);
   failsAt(t, 'vmComputeMaxGfn(null)', () => HOST.vmComputeMaxGfn(bad(null)), /vmComputeMaxGfn\(\): vm is null/);
   failsAt(t, "vmPhyPagesAlloc(vm, '1', ...)", () => HOST.vmPhyPagesAlloc(vm, bad('1'), 0, 0), /vmPhyPagesAlloc\(\): num is "1"/);
