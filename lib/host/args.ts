@@ -60,6 +60,52 @@ export function cInt(v: unknown, fn: string, param: string): number {
   return badArg(fn, param, v, 'a number or bigint');
 }
 
+/** A long parameter (KVM_CHECK_EXTENSION's `long arg`): C's conversion to a signed 64-bit integer. */
+export function cLong(v: unknown, fn: string, param: string): number {
+  if (typeof v === 'boolean') return v ? 1 : 0;
+  return Number(BigInt.asIntN(64, cU64(v, fn, param)));
+}
+
+/**
+ * A size_t or a u64 address kept as a JS number (vm_paddr_t, size_t): C's conversion to u64, so
+ * -1 is 2^64-1; beyond 2^53 the number is the nearest double, which no memory lies at anyway.
+ */
+export function cU64Number(v: unknown, fn: string, param: string): number {
+  if (typeof v === 'boolean') return v ? 1 : 0;
+  return Number(cU64(v, fn, param));
+}
+
+/**
+ * An operand of a C macro (INTID_IS_SGI(x), a shift in an encoder): a number or bigint goes in as
+ * it is, since the macro's arithmetic is done on the argument's own type; a boolean is 0 or 1.
+ */
+export function cArith(v: unknown, fn: string, param: string): number | bigint {
+  if (typeof v === 'number' || typeof v === 'bigint') return v;
+  if (typeof v === 'boolean') return v ? 1 : 0;
+  return badArg(fn, param, v, 'a number or bigint');
+}
+
+/** A function parameter (a callback the port passes). */
+export function fnArg<T>(v: unknown, fn: string, param: string, want = 'a function'): T {
+  return typeof v === 'function' ? (v as T) : badArg(fn, param, v, want);
+}
+
+/** An array parameter, copied once (a revoked Proxy or a throwing getter is a bad argument). */
+export function arrayArg(v: unknown, fn: string, param: string, want = 'an array'): unknown[] {
+  let ok = false;
+  try {
+    ok = Array.isArray(v) && !types.isProxy(v);
+  } catch {
+    // Array.isArray() of a revoked Proxy throws
+  }
+  if (!ok) return badArg(fn, param, v, want);
+  try {
+    return [...(v as unknown[])];
+  } catch (e) {
+    return badArg(fn, param, e, `${want} whose elements can be read`);
+  }
+}
+
 /** A number parameter kept as a JS number (a GPA or a size): bigints are converted when exact. */
 export function cNumber(v: unknown, fn: string, param: string): number {
   if (typeof v === 'number') return v;

@@ -1,5 +1,6 @@
 // Value buffers standing in for the `&val` pointers the C tests pass to device-attribute ioctls.
 
+import { types } from 'node:util';
 import type { UserBuf } from '../vgic/user-buf.ts';
 import { badArg, isInstance, numberToU64 } from './args.ts';
 
@@ -10,14 +11,22 @@ function integral(v: unknown): bigint | undefined {
   return undefined;
 }
 
+/** The value a buffer's set() stores: the kernel passes bigints; a port's number converts as in C. */
+function setValue(v: unknown, fn: string): bigint {
+  if (typeof v === 'bigint') return v;
+  if (typeof v === 'number') return numberToU64(v);
+  return badArg(fn, 'v', v, 'a number or bigint');
+}
+
 export class U32Buf implements UserBuf {
   readonly width = 32;
   constructor(public value = 0) {}
   get(): bigint {
     return (integral(this.value) ?? 0n) & 0xffffffffn;
   }
+  /** put_user() into the buffer (the kernel's side); a value C would store is stored as C stores it. */
   set(v: bigint): void {
-    this.value = Number(v & 0xffffffffn);
+    this.value = Number(BigInt.asUintN(32, setValue(v, 'U32Buf.set')));
   }
 }
 
@@ -28,7 +37,7 @@ export class U64Buf implements UserBuf {
     return integral(this.value) ?? 0n;
   }
   set(v: bigint): void {
-    this.value = BigInt.asUintN(64, v);
+    this.value = BigInt.asUintN(64, setValue(v, 'U64Buf.set'));
   }
 }
 
@@ -73,3 +82,66 @@ const UNREADABLE: UserBuf = {
   get: () => 0n,
   set: () => {},
 };
+
+// --- structs the kernel copies in (copy_from_user) ---------------------------------------------------
+
+/**
+ * The fields of a struct a port passes by pointer as an object (struct kvm_irq_routing, struct
+ * kvm_msi), read once as the kernel's copy_from_user() would see them; null when the kernel could
+ * not read it as that struct (EFAULT): not a plain object (a string, an array, a VM, a buffer), a
+ * Proxy, or a getter that throws.
+ */
+export function userObject<K extends string>(v: unknown, keys: readonly K[]): Record<K, unknown> | null {
+  if (typeof v !== 'object' || v === null || types.isProxy(v)) return null;
+  const out = {} as Record<K, unknown>;
+  try {
+    const proto: unknown = Object.getPrototypeOf(v);
+    if (proto !== Object.prototype && proto !== null) return null;
+    for (const k of keys) out[k] = (v as Record<K, unknown>)[k];
+  } catch {
+    return null;
+  }
+  return out;
+}
+
+/**
+ * One integer field of such a struct as 64 bits: a field the object leaves out is 0 (as a C
+ * initializer leaves it); one holding no integer (1.5, '7', {}) is memory the kernel cannot read
+ * as the field (null: EFAULT), as for a value buffer (kernelBuf).
+ */
+export function userInt(v: unknown): bigint | null {
+  if (v === undefined) return 0n;
+  return integral(v) ?? null;
+}
+
+/** userInt() of each named field of a struct, or null (EFAULT) if any cannot be read. */
+export function userStruct<K extends string>(v: unknown, keys: readonly K[]): Record<K, bigint> | null {
+  const o = userObject(v, keys);
+  if (!o) return null;
+  const out = {} as Record<K, bigint>;
+  for (const k of keys) {
+    const x = userInt(o[k]);
+    if (x === null) return null;
+    out[k] = x;
+  }
+  return out;
+}
+
+/**
+ * The bytes the kernel can read or write through a buffer argument of read()/write(): a
+ * Uint8Array as it is, a value buffer as its little-endian bytes, anything else null (EFAULT).
+ */
+export function userBytesOf(buf: unknown): Uint8Array | null {
+  if (types.isUint8Array(buf)) return buf;
+  const b = kernelBuf(buf);
+  if (!b || b === UNREADABLE) return null;
+  const out = new Uint8Array(b.width / 8);
+  const d = new DataView(out.buffer);
+  try {
+    if (b.width === 64) d.setBigUint64(0, BigInt.asUintN(64, b.get()), true);
+    else d.setUint32(0, Number(BigInt.asUintN(32, b.get())), true);
+  } catch {
+    return null; // another module's UserBuf whose get() throws or returns no bigint
+  }
+  return out;
+}

@@ -1,5 +1,6 @@
 // getopt(3) and test_util's number parsers for ports whose main() takes options.
 
+import { arrayArg, fnArg, stringArg } from './args.ts';
 import { testAssert } from './test-util.ts';
 
 /** One option getopt() returned: its letter ('?' for an error) and its argument. */
@@ -14,11 +15,21 @@ export interface GetoptResult {
  * An unknown option or a missing argument gives '?' after glibc's message on stderr.
  */
 export function getopt(
-  args: readonly string[],
+  argv: readonly string[],
   optstring: string,
   prog = 'test',
   warn: (msg: string) => void = (m) => process.stderr.write(m),
 ): GetoptResult[] {
+  // char *argv[], const char *optstring: anything but strings would not compile.
+  const args = arrayArg(argv, 'getopt', 'argv', 'an array of strings (argv)');
+  args.forEach((a, i) => stringArg(a, 'getopt', `argv[${i}]`));
+  stringArg(optstring, 'getopt', 'optstring');
+  stringArg(prog, 'getopt', 'prog');
+  fnArg(warn, 'getopt', 'warn', 'a function taking the message');
+  return parse(args as string[], optstring, prog, warn);
+}
+
+function parse(args: readonly string[], optstring: string, prog: string, warn: (msg: string) => void): GetoptResult[] {
   const out: GetoptResult[] = [];
   for (let i = 0; i < args.length; i++) {
     const a = args[i]!;
@@ -62,6 +73,10 @@ function strtol(s: string): { value: number; end: number } {
 
 /** atoi_paranoid(): the whole string must be one integer in int range. */
 export function atoiParanoid(numStr: string): number {
+  return paranoid(stringArg(numStr, 'atoiParanoid', 'numStr'));
+}
+
+function paranoid(numStr: string): number {
   const { value, end } = strtol(numStr);
   testAssert(end !== 0, 'strtol("%s") didn\'t find a valid integer.', numStr);
   testAssert(end === numStr.length, 'strtol("%s") failed to parse trailing characters "%s".', numStr, numStr.slice(end));
@@ -71,14 +86,16 @@ export function atoiParanoid(numStr: string): number {
 
 /** atoi_non_negative(name, str) */
 export function atoiNonNegative(name: string, numStr: string): number {
-  const num = atoiParanoid(numStr);
+  stringArg(name, 'atoiNonNegative', 'name');
+  const num = paranoid(stringArg(numStr, 'atoiNonNegative', 'numStr'));
   testAssert(num >= 0, "%s must be non-negative, got '%s'", name, numStr);
   return num;
 }
 
 /** atoi_positive(name, str) */
 export function atoiPositive(name: string, numStr: string): number {
-  const num = atoiParanoid(numStr);
+  stringArg(name, 'atoiPositive', 'name');
+  const num = paranoid(stringArg(numStr, 'atoiPositive', 'numStr'));
   testAssert(num > 0, "%s must be greater than 0, got '%s'", name, numStr);
   return num;
 }

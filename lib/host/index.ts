@@ -5,7 +5,7 @@ export * from '../uapi/errno.ts';
 export * from '../uapi/kvm.ts';
 export * from '../uapi/gic.ts';
 export * from '../vgic/cpuif-regs.ts';
-export { PROFILES, DEFAULT_PROFILE_NAME, findProfile, resolveProfile, type HostProfile } from '../vgic/profiles.ts';
+export { PROFILES, DEFAULT_PROFILE_NAME, type HostProfile } from '../vgic/profiles.ts';
 export {
   UCALL_NONE,
   UCALL_SYNC,
@@ -16,8 +16,7 @@ export {
   type Ucall,
   type GuestProgram,
 } from '../kvm/guest-abi.ts';
-export { KvmVcpu, vcpuMpidr } from '../kvm/vcpu.ts';
-export { KvmVm, type VmOptions } from '../kvm/vm.ts';
+export { type VmOptions } from '../kvm/vm.ts';
 export { formatPrintf } from '../kvm/printf.ts';
 export * from './buffers.ts';
 export * from './kvm-util.ts';
@@ -32,6 +31,37 @@ export * from '../vgic/timer-regs.ts';
 export * from './irq.ts';
 export * from './guest-memory.ts';
 export * from './getopt.ts';
-export { cStruct, CStruct, type CField, type CValues } from '../kvm/c-struct.ts';
+export { cStruct, CStruct, type CField, type CValues } from './c-struct.ts';
 export * from '../uapi/its.ts';
 export * from './its.ts';
+// The lower layers' helpers with lib/host's argument checks: these names shadow the same names
+// of the `export *` lines above (reexports.ts says why).
+export {
+  KvmVm,
+  KvmVcpu,
+  KvmError,
+  errnoCode,
+  errnoName,
+  strerror,
+  fail,
+  toRet,
+  KVM_DEV_ARM_VGIC_SYSREG,
+  gicdIidr,
+  INTID_IS_SGI,
+  INTID_IS_PPI,
+  INTID_IS_SPI,
+  gitsBaserType,
+  gitsBaserEntrySize,
+  gitsBaserNrPages,
+  gicrPropbaserAddress,
+  gicrPendbaserAddress,
+  vcpuMpidr,
+  maxAprIdx,
+  readIccCtlr,
+  hasCpuSysreg,
+  cpuSysregGet,
+  cpuSysregSet,
+  sysregName,
+  findProfile,
+  resolveProfile,
+} from './reexports.ts';

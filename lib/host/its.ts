@@ -15,13 +15,14 @@ import {
   KVM_VGIC_ITS_ADDR_TYPE,
 } from '../uapi/kvm.ts';
 import { GUEST_PAGE_SIZE } from '../kvm/memory.ts';
-import { u64 } from './buffers.ts';
+import { cU32, cU64, cU64Number, vmArg } from './args.ts';
+import { u64, userStruct } from './buffers.ts';
 import { kvmCreateDevice, kvmDeviceAttrSet } from './kvm-util.ts';
 import { setErrno, testFail } from './test-util.ts';
 
 /** vgic_its_setup(vm): an ITS at GITS_BASE_GPA, initialised; its fd. (virt_map is implicit.) */
 export function vgicItsSetup(vm: KvmVm): number {
-  const itsFd = kvmCreateDevice(vm, KVM_DEV_TYPE_ARM_VGIC_ITS);
+  const itsFd = kvmCreateDevice(vmArg(vm, 'vgicItsSetup'), KVM_DEV_TYPE_ARM_VGIC_ITS);
   kvmDeviceAttrSet(itsFd, KVM_DEV_ARM_VGIC_GRP_ADDR, KVM_VGIC_ITS_ADDR_TYPE, u64(GITS_BASE_GPA));
   kvmDeviceAttrSet(itsFd, KVM_DEV_ARM_VGIC_GRP_CTRL, KVM_DEV_ARM_VGIC_CTRL_INIT, null);
   return itsFd;
@@ -29,10 +30,10 @@ export function vgicItsSetup(vm: KvmVm): number {
 
 /** A struct kvm_msi for a doorbell address, DeviceID and EventID, with KVM_MSI_VALID_DEVID. */
 export function kvmMsi(doorbell: number | bigint, devid: number, data: number, flags = KVM_MSI_VALID_DEVID): KvmMsi {
-  const db = typeof doorbell === 'bigint' ? BigInt.asUintN(64, doorbell) : doorbell;
-  const hi = typeof db === 'bigint' ? Number(db >> 32n) : Math.floor(db / 2 ** 32);
-  const lo = typeof db === 'bigint' ? Number(db & 0xffffffffn) : db % 2 ** 32;
-  return { address_lo: lo >>> 0, address_hi: hi >>> 0, data: data >>> 0, flags: flags >>> 0, devid: devid >>> 0 };
+  const fn = 'kvmMsi';
+  // The doorbell is a u64 split into address_lo/hi; the rest are __u32 fields.
+  const db = cU64(doorbell, fn, 'doorbell');
+  return { address_lo: Number(db & 0xffffffffn), address_hi: Number(db >> 32n), data: cU32(data, fn, 'data'), flags: cU32(flags, fn, 'flags'), devid: cU32(devid, fn, 'devid') };
 }
 
 /** The doorbell the selftests use: GITS_BASE_GPA + GITS_TRANSLATER. */
@@ -43,14 +44,24 @@ export const ITS_DOORBELL_GPA = GITS_BASE_GPA + GITS_TRANSLATER;
  * errno set). `null` is a NULL pointer (EFAULT).
  */
 export function __kvmSignalMsi(vm: KvmVm, msi: KvmMsi | null): number {
-  const r = vmSignalMsi(vm, msi);
+  return signalMsi(vmArg(vm, '__kvmSignalMsi'), msi);
+}
+
+/**
+ * struct kvm_msi as copy_from_user() reads it: integer fields (one left out is 0), else the
+ * pointer is one the kernel cannot read, EFAULT where it reads it (vmSignalMsi, after EIO).
+ */
+function signalMsi(vm: KvmVm, msi: unknown): number {
+  const m = msi === null || msi === undefined ? null : userStruct(msi, ['address_lo', 'address_hi', 'data', 'flags', 'devid'] as const);
+  const u32 = (x: bigint): number => Number(BigInt.asUintN(32, x));
+  const r = vmSignalMsi(vm, m && { address_lo: u32(m.address_lo), address_hi: u32(m.address_hi), data: u32(m.data), flags: u32(m.flags), devid: u32(m.devid) });
   if (r < 0) setErrno(-r);
   return r;
 }
 
 /** KVM_SIGNAL_MSI, asserting the ioctl did not fail (1 or 0 are both returned). */
 export function kvmSignalMsi(vm: KvmVm, msi: KvmMsi): number {
-  const r = __kvmSignalMsi(vm, msi);
+  const r = signalMsi(vmArg(vm, 'kvmSignalMsi'), msi);
   // A library assertion, not a check of the test: it is not counted (testAssert would be).
   if (r < 0) testFail('KVM_SIGNAL_MSI failed, rc: %d', r);
   return r;
@@ -60,12 +71,12 @@ export function kvmSignalMsi(vm: KvmVm, msi: KvmMsi): number {
 
 /** vm_compute_max_gfn(vm): the last guest frame number the IPA size allows. */
 export function vmComputeMaxGfn(vm: KvmVm): number {
-  return 2 ** vm.ipaBits / GUEST_PAGE_SIZE - 1;
+  return 2 ** vmArg(vm, 'vmComputeMaxGfn').ipaBits / GUEST_PAGE_SIZE - 1;
 }
 
-/** vm_calc_num_guest_pages(mode, size) for the 4 KiB guest page size. */
+/** vm_calc_num_guest_pages(mode, size) for the 4 KiB guest page size (size is a size_t). */
 export function vmCalcNumGuestPages(size: number): number {
-  return Math.ceil(size / GUEST_PAGE_SIZE);
+  return Math.ceil(cU64Number(size, 'vmCalcNumGuestPages', 'size') / GUEST_PAGE_SIZE);
 }
 
 const nextFree = new WeakMap<KvmVm, Map<number, number>>();
@@ -75,6 +86,12 @@ const nextFree = new WeakMap<KvmVm, Map<number, number>>();
  * paddr_min in the memslot (pages are never freed, so a bump pointer per slot is enough).
  */
 export function vmPhyPagesAlloc(vm: KvmVm, num: number, paddrMin: number, memslot: number): number {
+  const fn = 'vmPhyPagesAlloc';
+  vmArg(vm, fn);
+  // size_t num, gpa_t paddr_min, u32 memslot
+  num = cU64Number(num, fn, 'num');
+  paddrMin = cU64Number(paddrMin, fn, 'paddrMin');
+  memslot = cU32(memslot, fn, 'memslot');
   let slots = nextFree.get(vm);
   if (!slots) nextFree.set(vm, (slots = new Map()));
   if (!(num > 0)) testFail('Must allocate at least one page');

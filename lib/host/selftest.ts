@@ -17,9 +17,11 @@
 import { performance } from 'node:perf_hooks';
 import { callerLocation } from '../kvm/location.ts';
 import { KvmError } from '../uapi/errno.ts';
+import { describeValue } from '../kvm/thrown.ts';
 import { type HostProfile, resolveProfile } from '../vgic/profiles.ts';
+import { arrayArg, fnArg, objectArg, readProps, stringArg } from './args.ts';
 import { directive, tapComments, tapDescription, yamlLines } from './tap-writer.ts';
-import { type CaseRecorder, TestAssertionFailure, TestSkip, setRecorder } from './test-util.ts';
+import { type CaseRecorder, TestAssertionFailure, TestSkip, setRecorder, testFail } from './test-util.ts';
 
 export interface SelftestCase {
   name: string;
@@ -55,8 +57,9 @@ type CollectorSlot = { [COLLECTOR]?: Collector };
  * run many model variants in one process. Collections do not nest.
  */
 export async function collectSelftests(load: () => Promise<unknown>): Promise<CollectedSelftest[]> {
+  fnArg(load, 'collectSelftests', 'load', 'a function that imports selftest modules');
   const slot = globalThis as CollectorSlot;
-  if (slot[COLLECTOR] !== undefined) throw new Error('collectSelftests: a collection is already running');
+  if (slot[COLLECTOR] !== undefined) testFail('collectSelftests: a collection is already running (collections do not nest)');
   const found: CollectedSelftest[] = [];
   slot[COLLECTOR] = (s) => found.push(s);
   try {
@@ -72,10 +75,27 @@ function describeFailure(e: unknown): { message: string; block: string; location
   if (e instanceof TestAssertionFailure) {
     return { message: e.detail || e.expr, block: e.message, location: e.file ? `${e.file}:${e.line}` : null };
   }
-  const err = e instanceof Error ? e : new Error(String(e));
-  const loc = callerLocation(err.stack);
-  const kind = e instanceof KvmError ? '' : `${err.name}: `;
-  return { message: `${kind}${err.message}`, block: err.stack ?? err.message, location: loc ? `${loc.file}:${loc.line}` : null };
+  try {
+    const err = e instanceof Error ? e : new Error(String(e));
+    const loc = callerLocation(err.stack);
+    const kind = e instanceof KvmError ? '' : `${err.name}: `;
+    return { message: `${kind}${err.message}`, block: err.stack ?? err.message, location: loc ? `${loc.file}:${loc.line}` : null };
+  } catch {
+    // a value with no string form, or an Error whose name/message/stack getter throws
+    const text = `threw ${describeValue(e)}`;
+    return { message: text, block: text, location: null };
+  }
+}
+
+/** c.expectFail(profile): a reason string or undefined; anything else fails the case. */
+function expectedFailure(c: SelftestCase, profile: HostProfile): { reason: string | undefined } | { error: unknown } {
+  try {
+    const r = c.expectFail?.(profile);
+    if (r === undefined || typeof r === 'string') return { reason: r };
+    return { error: new TypeError(`expectFail() returned ${describeValue(r)}, not a reason string or undefined`) };
+  } catch (e) {
+    return { error: e };
+  }
 }
 
 const SUB = '    ';
@@ -126,7 +146,12 @@ async function runSelftest(name: string, list: readonly SelftestCase[], write: (
       setRecorder(null);
     }
     const time = timeDirective(performance.now() - started);
-    const expected = c.expectFail?.(profile);
+    const xf = expectedFailure(c, profile);
+    if ('error' in xf && outcome !== 'fail') {
+      outcome = 'fail';
+      failure = describeFailure(xf.error);
+    }
+    const expected = 'reason' in xf ? xf.reason : undefined;
     if (outcome === 'skip') {
       // ksft_exit_skip(): the rest of the selftest does not run.
       skipAll = skipReason || 'skipped';
@@ -174,13 +199,35 @@ async function runSelftest(name: string, list: readonly SelftestCase[], write: (
   return SELFTEST_EXIT.pass;
 }
 
+/** The cases, each read once: `[name, body]` or `{ name, run, expectFail? }`. */
+function selftestCases(cases: unknown): SelftestCase[] {
+  const fn = 'selftest';
+  const want = "a case: ['name', () => { ... }] or { name, run, expectFail? }";
+  return arrayArg(cases, fn, 'cases', 'an array of cases').map((c, i) => {
+    const param = `cases[${i}]`;
+    if (Array.isArray(c)) {
+      const [name, run] = arrayArg(c, fn, param, want);
+      return { name: stringArg(name, fn, `${param}[0]`), run: fnArg<SelftestCase['run']>(run, fn, `${param}[1]`, 'the case body (a function)') };
+    }
+    const o = readProps(objectArg<object>(c, fn, param), ['name', 'run', 'expectFail'], fn, param);
+    const run = fnArg<SelftestCase['run']>(o.run, fn, `${param}.run`, 'the case body (a function)');
+    const out: SelftestCase = { name: stringArg(o.name, fn, `${param}.name`), run: () => Reflect.apply(run, c, []) };
+    if (o.expectFail !== undefined) {
+      const xf = fnArg<NonNullable<SelftestCase['expectFail']>>(o.expectFail, fn, `${param}.expectFail`);
+      out.expectFail = (p) => Reflect.apply(xf, c, [p]);
+    }
+    return out;
+  });
+}
+
 /**
  * Run the cases and print TAP 14 on stdout: the plan first, then one subtest per case, in
  * order. Exit status (kselftest.h): 0 pass (expected failures included), 1 a case failed,
  * 3 (KSFT_XPASS) a case expected to fail passed, 4 (KSFT_SKIP) every case was skipped.
  */
 export function selftest(name: string, cases: ReadonlyArray<SelftestCaseInput>): void {
-  const list: SelftestCase[] = cases.map((c) => (Array.isArray(c) ? { name: c[0], run: c[1] } : (c as SelftestCase)));
+  stringArg(name, 'selftest', 'name');
+  const list = selftestCases(cases);
   const collector = (globalThis as CollectorSlot)[COLLECTOR];
   if (collector !== undefined) {
     collector({ name, cases: list, run: (write) => runSelftest(name, list, write) });

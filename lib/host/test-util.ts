@@ -81,16 +81,19 @@ export function setRecorder(r: CaseRecorder | null): void {
   } catch {
     // a Proxy whose traps throw is no recorder
   }
-  if (!ok) {
-    const loc = callerLocation(new Error().stack);
-    throw new TestAssertionFailure({
-      ...(loc ? { file: loc.file, line: loc.line } : {}),
-      expr: loc?.text ?? 'setRecorder(r)',
-      detail: `setRecorder(): r is ${describeValue(r)}, not a CaseRecorder or null`,
-      guest: false,
-    });
-  }
+  if (!ok) argFailure('setRecorder', 'r', r, 'a CaseRecorder or null');
   recorder = r;
+}
+
+/** args.ts's badArg (which imports this module, so it is not imported here). */
+function argFailure(fn: string, param: string, v: unknown, want: string): never {
+  const loc = callerLocation(new Error().stack);
+  throw new TestAssertionFailure({
+    ...(loc ? { file: loc.file, line: loc.line } : {}),
+    expr: loc?.text ?? `${fn}()`,
+    detail: `${fn}(): ${param} is ${describeValue(v)}, not ${want}`,
+    guest: false,
+  });
 }
 
 /**
@@ -98,6 +101,7 @@ export function setRecorder(r: CaseRecorder | null): void {
  * (kvm-unit-tests' report(pass, "msg")): counted like a passing testAssert.
  */
 export function recordPass(name: string): void {
+  if (typeof name !== 'string') argFailure('recordPass', 'name', name, 'a string');
   if (recorder) recorder.pass(name);
 }
 

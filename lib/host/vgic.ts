@@ -66,6 +66,7 @@ export function __vgicV3Init(fd: number): number {
 export function vgicV3Setup(vm: KvmVm, nrVcpus: number, nrIrqs: number): number {
   vmArg(vm, 'vgicV3Setup');
   nrVcpus = cU32(nrVcpus, 'vgicV3Setup', 'nrVcpus');
+  nrIrqs = cU32(nrIrqs, 'vgicV3Setup', 'nrIrqs');
   testAssert(nrVcpus === vm.vcpus.length, 'Number of vCPUs requested (%u) doesn\'t match with the ones created for the VM (%u)', nrVcpus, vm.vcpus.length);
   const fd = __vgicV3Setup(vm, nrVcpus, nrIrqs);
   testAssert(fd >= 0, 'Failed to create vgic-v3, error: %d', fd);
