@@ -204,9 +204,10 @@ export function write(fd: number, buf: UserBuf | Uint8Array, count: number): num
   const ev = eventfdGet(cInt(fd, 'write', 'fd'));
   if (typeof ev === 'number') return raw(ev);
   const n = cU64Number(count, 'write', 'count');
+  // eventfd_write checks the count (exactly 8) before it copies the buffer.
+  if (n !== 8) return raw(-EINVAL);
   const bytes = userBytesOf(buf);
-  if (!bytes) return raw(n < 8 ? -EINVAL : -EFAULT);
-  if (bytes.length < n) return raw(-EFAULT);
+  if (!bytes || bytes.length < n) return raw(-EFAULT);
   return raw(eventfdWrite(ev, bytes, n));
 }
 

@@ -65,9 +65,12 @@ export function eventfdGet(fd: number): Eventfd | number {
   return isEventfd(any) ? any : -EINVAL;
 }
 
-/** write(fd, buf, count) on an eventfd: eventfd_write(). Returns 8 or -errno. */
+/**
+ * write(fd, buf, count) on an eventfd: eventfd_write(). Returns 8 or -errno. The write must be
+ * exactly 8 bytes (fs/eventfd.c: eventfd_write, "count != sizeof(ucnt)"); a read may be longer.
+ */
 export function eventfdWrite(ctx: Eventfd, buf: Uint8Array, count: number): number {
-  if (count < 8 || buf.length < 8) return -EINVAL;
+  if (count !== 8 || buf.length < 8) return -EINVAL;
   const ucnt = new DataView(buf.buffer, buf.byteOffset, 8).getBigUint64(0, true);
   if (ucnt === ULLONG_MAX) return -EINVAL;
   if (ULLONG_MAX - ctx.count <= ucnt) return -EAGAIN;

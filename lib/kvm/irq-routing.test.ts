@@ -154,6 +154,7 @@ t.test('irqfd: errnos of KVM_IRQFD', (tt) => {
 t.test('eventfd writes (eventfd_write)', (tt) => {
   const efd = kvmNewEventfd();
   tt.equal(write(efd, u32(1), 4), -EINVAL, 'fewer than 8 bytes: EINVAL');
+  tt.equal(write(efd, new Uint8Array(16), 16), -EINVAL, 'more than 8 bytes: EINVAL (7.2 eventfd_write: count != sizeof(ucnt))');
   tt.equal(write(efd, u64(0xffffffffffffffffn), 8), -EINVAL, 'ULLONG_MAX: EINVAL');
   tt.equal(write(efd, u64(5), 8), 8, 'adds to the count');
   const b = u64();
