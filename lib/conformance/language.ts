@@ -21,7 +21,7 @@
 // GROUP is addr, dist, cpu, nr_irqs, ctrl, redist, sysregs, level_info, maint or a number,
 // optionally prefixed "its:" for the ITS device. Numbers: decimal, 0x hex, or names of the
 // constants in lib/uapi (GICD_IIDR, KVM_VGIC_V3_ADDR_TYPE_DIST...), combined left to right with
-// + | << and - (no spaces, no precedence).
+// + - * | and << (no spaces, no precedence).
 import * as gic from '../uapi/gic.ts';
 import * as kvm from '../uapi/kvm.ts';
 import * as cpuif from '../vgic/cpuif-regs.ts';
@@ -93,7 +93,7 @@ function term(tok: string): bigint | null {
 
 /** Evaluate an expression such as `GICD_BASE_GPA+GICD_IIDR` or `1<<32|0x10080` (left to right). */
 export function evalExpr(expr: string): bigint | null {
-  const parts = expr.split(/(\+|\||<<|-)/);
+  const parts = expr.split(/(\+|\||<<|-|\*)/);
   let acc = term(parts[0] ?? '');
   if (acc === null) return null;
   for (let i = 1; i < parts.length; i += 2) {
@@ -111,6 +111,9 @@ export function evalExpr(expr: string): bigint | null {
         break;
       case '<<':
         acc <<= rhs;
+        break;
+      case '*':
+        acc *= rhs;
         break;
     }
   }

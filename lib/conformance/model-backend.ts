@@ -132,7 +132,10 @@ export class ModelBackend {
       this.close();
       const vm = vmCreateBarebones({
         profile: this.opts.profile,
+        // The host is QEMU's GIC: GICv3 without GICv2 compatibility and with 24 ID bits in
+        // ICH_VTR_EL2, or a GICv2 with virtualization extensions.
         gicv2Compat: this.opts.hostGic === 2,
+        idBits: this.opts.hostGic === 3 ? 24 : 16,
         ...(a.ipaBits ? { ipaBits: a.ipaBits } : {}),
       });
       for (const [k, v] of Object.entries(PORT)) vm.guestGlobals.set(k, v);

@@ -3,7 +3,7 @@
 
 import { EIO } from '../uapi/errno.ts';
 import { KVM_EXIT_MMIO, KVM_EXIT_UNKNOWN } from '../uapi/kvm.ts';
-import { irqSignalled, wfiWakeup } from '../vgic/cpuif.ts';
+import { irqSignalled, vmcrHardwareSync, wfiWakeup } from '../vgic/cpuif.ts';
 import { guestSysregRead, guestSysregWrite } from '../vgic/guest-sysregs.ts';
 import { vgicMmioRead, vgicMmioWrite } from '../vgic/io.ts';
 import type { VgicCpu } from '../vgic/state.ts';
@@ -93,6 +93,7 @@ export class KvmVcpu {
       if (r) return r;
       this.hasRun = true;
     }
+    if (this.vm.dist.initialized) vmcrHardwareSync(this.vgic); // kvm_vgic_load + vmcr sync at put
     this.exit = { reason: KVM_EXIT_UNKNOWN, ucall: null, mmio: null };
     if (!this.stack.length && !this.finished) {
       if (!this.entry) {

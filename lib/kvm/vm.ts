@@ -43,6 +43,8 @@ export interface VmOptions {
   gicv2Compat?: boolean;
   /** Host has GICv4.1 direct vSGIs (nASSGIcap). */
   directSgis?: boolean;
+  /** Host ICH_VTR_EL2.IDbits: 16 (most hosts) or 24 (QEMU's GICv3). */
+  idBits?: 16 | 24;
   /** Guest accesses one KVM_RUN may perform before the run is declared a runaway. */
   accessBudget?: number;
 }
@@ -80,6 +82,7 @@ export class KvmVm {
       ...(opts.priBits ? { priBits: opts.priBits } : {}),
       ...(opts.gicv2Compat !== undefined ? { gicv2Compat: opts.gicv2Compat } : {}),
       ...(opts.directSgis !== undefined ? { directSgis: opts.directSgis } : {}),
+      ...(opts.idBits !== undefined ? { idBits: opts.idBits } : {}),
     };
     const vm = this;
     this.dist = new VgicDist(resolveProfile(opts.profile), caps, {

@@ -17,6 +17,7 @@ export const DEFAULT_TIMEOUT_SEC = 45;
 export const USAGE = `usage: vgic-harness [run] [options] [NAME|GLOB ...]
        vgic-harness list [options] [NAME|GLOB ...]      (same as run --list)
        vgic-harness snapshot diff A.yaml B.yaml
+       vgic-harness conformance [options] [SCENARIO ...]  (model vs real KVM under QEMU; --help)
        vgic-harness help
 
 Runs every selftest (selftests/*.ts) in its own process, kselftest-style, and prints one report.
@@ -60,6 +61,7 @@ export interface RunOptions {
 export type Command =
   | { kind: 'run'; options: RunOptions }
   | { kind: 'snapshot'; argv: string[] }
+  | { kind: 'conformance'; argv: string[] }
   | { kind: 'help' };
 
 function positiveInt(value: string, what: string): number {
@@ -157,6 +159,8 @@ export function parseCommand(argv: readonly string[]): Command {
         return { kind: 'help' };
       case 'snapshot':
         return { kind: 'snapshot', argv: rest };
+      case 'conformance': // lib/conformance parses its own options
+        return { kind: 'conformance', argv: rest };
       case 'run':
         return { kind: 'run', options: parseRun(rest, false) };
       case 'list':

@@ -10,21 +10,39 @@ import type { CpuIfState, VgicCpu, VgicDist } from './state.ts';
 
 export const SPURIOUS_INTID = 1023;
 
-/** Priority bits the virtual CPU interface implements, as a byte mask (0xF8 for 5 bits). */
+/**
+ * Priority bits the virtual CPU interface implements, as a byte mask (0xF8 for 5 bits): the
+ * hardware's (ICH_VTR_EL2.PRIbits), not the num_pri_bits userspace may lower through
+ * ICC_CTLR_EL1 (real KVM under QEMU: the guest's PMR keeps 5 bits after such a write).
+ */
 export function priMask(c: CpuIfState): number {
-  return (0xff << (8 - c.numPriBits)) & 0xff;
+  return (0xff << (8 - c.hwPriBits)) & 0xff;
 }
 
 /** Minimum BPR values for the implemented priority bits (hardware clamps VMCR.BPR to these). */
 export function minBpr0(c: CpuIfState): number {
-  return 7 - c.numPriBits;
+  return 7 - c.hwPriBits;
 }
 export function minBpr1(c: CpuIfState): number {
-  return 8 - c.numPriBits;
+  return 8 - c.hwPriBits;
 }
 
 function aprBitIndex(c: CpuIfState, priority: number): number {
-  return (priority & priMask(c)) >>> (8 - c.numPriBits);
+  return (priority & priMask(c)) >>> (8 - c.hwPriBits);
+}
+
+/**
+ * The VMCR's trip through the hardware on every KVM_RUN: vgic_v3_load/vgic_v2_load write
+ * ICH_VMCR_EL2/GICH_VMCR from vgic_cpu, vgic_v3_vmcr_sync/vgic_v2_vmcr_sync read it back at
+ * vcpu_put, so what userspace reads afterwards is what the hardware kept: BPRs clamped to their
+ * minimum, PMR without its unimplemented low bits (measured: GICC_BPR/ABPR and ICC_BPR0/1 read
+ * 2/3 after a first run that found 0, on GICv2 and GICv3 hosts alike).
+ */
+export function vmcrHardwareSync(vcpu: VgicCpu): void {
+  const c = vcpu.cpuif;
+  c.bpr0 = Math.max(c.bpr0, minBpr0(c));
+  c.bpr1 = Math.max(c.bpr1, minBpr1(c));
+  c.pmr &= priMask(c);
 }
 
 /** Lowest set bit across both APR banks, or -1 (the highest active priority). */
@@ -39,7 +57,7 @@ function highestActiveBit(c: CpuIfState): number {
 /** ICC_RPR_EL1: running priority, 0xFF when idle. */
 export function runningPriority(c: CpuIfState): number {
   const bit = highestActiveBit(c);
-  return bit < 0 ? 0xff : (bit << (8 - c.numPriBits)) & 0xff;
+  return bit < 0 ? 0xff : (bit << (8 - c.hwPriBits)) & 0xff;
 }
 
 function groupPriorityMask(c: CpuIfState, group: number): number {

@@ -43,6 +43,9 @@ import {
 } from './cpuif.ts';
 import type { VgicCpu, VgicDist } from './state.ts';
 
+/** MPIDR_EL1 (op0 3, op1 0, CRn 0, CRm 0, op2 5), in the ARM64_SYS_REG low-16-bit encoding. */
+const MPIDR_EL1 = (3 << 14) | 5;
+
 interface GuestSysreg {
   readonly name: string;
   read?(dist: VgicDist, vcpu: VgicCpu): number;
@@ -85,7 +88,7 @@ const TABLE = new Map<number, GuestSysreg>([
   }],
   [ICC_CTLR_EL1, {
     name: 'ICC_CTLR_EL1',
-    read: (d, v) => readIccCtlr(d, v.cpuif),
+    read: (d, v) => readIccCtlr(d, v.cpuif, true),
     // Only CBPR and EOImode are writable from the guest (ICV_CTLR_EL1).
     write: (d, v, x) => { v.cpuif.cbpr = lo(x) & ICC_CTLR_EL1_CBPR ? 1 : 0; v.cpuif.eoimode = lo(x) & ICC_CTLR_EL1_EOImode ? 1 : 0; d.kick(); },
   }],
@@ -95,6 +98,9 @@ const TABLE = new Map<number, GuestSysreg>([
   [ICC_SGI1R_EL1, { name: 'ICC_SGI1R_EL1', write: (d, v, x) => dispatchSgi(d, v, x, true) }],
   [ICC_SGI0R_EL1, { name: 'ICC_SGI0R_EL1', write: (d, v, x) => dispatchSgi(d, v, x, false) }],
   [ICC_ASGI1R_EL1, { name: 'ICC_ASGI1R_EL1', write: (d, v, x) => dispatchSgi(d, v, x, false) }],
+  // MPIDR_EL1 is not a GIC register, but guests route by it: sys_regs.c: reset_mpidr gives
+  // RES1 bit 31 and Aff2:Aff1:Aff0 from the vCPU id (the packed form the model keeps).
+  [MPIDR_EL1, { name: 'MPIDR_EL1', read: (_d, v) => (0x80000000 | v.mpidr) >>> 0 }],
   apr(0, 0), apr(0, 1), apr(0, 2), apr(0, 3),
   apr(1, 0), apr(1, 1), apr(1, 2), apr(1, 3),
 ]);
@@ -104,6 +110,7 @@ export type GuestSysregResult = { ok: true; value: bigint } | { ok: false; reaso
 
 export function guestSysregRead(dist: VgicDist, vcpu: VgicCpu, enc: number): GuestSysregResult {
   const r = TABLE.get(enc);
+  if (enc === MPIDR_EL1) return { ok: true, value: BigInt(TABLE.get(enc)!.read!(dist, vcpu) >>> 0) };
   if (!r || dist.model !== 'v3' || !r.read) return { ok: false, reason: `UNDEF: read of ${r?.name ?? sysregName(enc)}` };
   return { ok: true, value: BigInt(r.read(dist, vcpu) >>> 0) };
 }

@@ -8,6 +8,7 @@ import {
   GICC_CTLR,
   GICC_IIDR,
   GICC_PMR,
+  GIC_CPU_DEACTIVATE,
   GICD_CPENDSGIR,
   GICD_CTLR,
   GICD_ICACTIVER,
@@ -52,6 +53,7 @@ import {
   uaccessWriteSactive,
   uaccessWriteSenable,
   uaccessWriteSpending,
+  uaccessWriteWi,
   writeCactive,
   writeCenable,
   writeConfig,
@@ -276,7 +278,9 @@ export const V2_CPU_ROWS: readonly RegisterRow[] = [
   reg(GICC_ABPR, 4, { name: 'GICC_ABPR', read: readVcpuif, write: writeVcpuif, access: A32, ref: `${F}: vgic_mmio_read_vcpuif` }),
   reg(GICC_APR0, 16, { name: 'GICC_APRn', read: readApr, write: writeApr, access: A32, ref: `${F}: vgic_mmio_read_apr` }),
   reg(GICC_IIDR, 4, { name: 'GICC_IIDR', read: readVcpuif, write: writeWi, access: A32, ref: `${F}: vgic_mmio_read_vcpuif` }),
+  // GICC_DIR: RAZ/WI for userspace (the guest's writes go to the hardware GICV page).
+  reg(GIC_CPU_DEACTIVATE, 4, { name: 'GICC_DIR', read: readRaz, write: writeWi, uaccessRead: readRaz, uaccessWrite: uaccessWriteWi, access: A32, present: (p) => p.v2CpuDirUaccess, ref: `${F}: vgic_v2_cpu_registers (GIC_CPU_DEACTIVATE)` }),
 ];
 
 export const V2_DIST_TABLE = new RegisterTable('GICv2 distributor', V2_DIST_ROWS, 0x1000);
-export const V2_CPU_TABLE = new RegisterTable('GICv2 CPU interface (uaccess)', V2_CPU_ROWS, 0x1000);
+export const V2_CPU_TABLE = new RegisterTable('GICv2 CPU interface (uaccess)', V2_CPU_ROWS, 0x2000);

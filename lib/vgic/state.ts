@@ -75,9 +75,18 @@ export class CpuIfState {
   numIdBits: number;
   /** ICC_SRE_EL1 as KVM reports it for a v3 guest: SRE|DFB|DIB (vgic_v3_enable). */
   sre = 0x7;
+  /**
+   * What the hardware interface implements (ICH_VTR_EL2.PRIbits + 1, IDbits field): the guest's
+   * ICV_ and GICV_ registers use these whatever userspace wrote to ICC_CTLR_EL1, which only changes
+   * num_pri_bits/num_id_bits (vgic-sys-reg-v3.c: set_gic_ctlr; measured on real KVM under QEMU).
+   */
+  readonly hwPriBits: number;
+  readonly hwIdBits: number;
   constructor(priBits: number, idBits: number) {
     this.numPriBits = priBits;
     this.numIdBits = idBits === 24 ? 1 : 0;
+    this.hwPriBits = priBits;
+    this.hwIdBits = this.numIdBits;
   }
 }
 
