@@ -157,6 +157,47 @@ const ROWS: Row[] = [
     ctlr: { default: 0x6, 1: 0, 2: 0, 3: 0x6 },
     groups: { default: [T, T, T, T], 1: [F, F, F, F], 2: [T, T, T, T], 3: [T, T, T, T] },
   },
+  // Profiles named after real kernels: the same rules, as `vgic-harness conformance` measured them
+  // (scenarios/v3/iidr.scn, scenarios/v2/iidr.scn on Debian's 6.1.164, 6.12.117 and 7.2.13).
+  {
+    profile: 'linux-6.1.164',
+    why: 'measured: every revision "succeeds" and changes nothing; revision set by vgic_init; no pre-INIT v3 access',
+    defaultIidr: iidr(3),
+    revAtCreate: 0,
+    v3PreInit: false,
+    ret: [OK, OK, OK, OK, OK],
+    rev: [3, 3, 3, 3, 3],
+    v2Flag: [T, T, T, T, T],
+    otherBits: E,
+    ctlr: { default: 0x6, 1: 0x6 },
+    groups: { default: [T, T, T, F], 1: [T, T, T, T] },
+  },
+  {
+    profile: 'linux-6.12.117',
+    why: 'measured: revisions 2 and 3 selectable (fix backported to stable); revision set by vgic_init; no pre-INIT v3 access',
+    defaultIidr: iidr(3),
+    revAtCreate: 0,
+    v3PreInit: false,
+    ret: [E, E, OK, OK, E],
+    rev: [3, 3, 2, 3, 3],
+    v2Flag: [F, F, T, T, F],
+    otherBits: E,
+    ctlr: { default: 0x6, 2: 0, 3: 0x6 },
+    groups: { default: [T, T, T, F], 2: [T, T, T, T], 3: [T, T, T, T] },
+  },
+  {
+    profile: 'linux-7.2.13',
+    why: 'measured: revisions 2 and 3 selectable; revision set at creation; IIDR/TYPER2 accessible before INIT',
+    defaultIidr: iidr(3),
+    revAtCreate: 3,
+    v3PreInit: true,
+    ret: [E, E, OK, OK, E],
+    rev: [3, 3, 2, 3, 3],
+    v2Flag: [F, F, T, T, F],
+    otherBits: E,
+    ctlr: { default: 0x6, 2: 0, 3: 0x6 },
+    groups: { default: [T, T, T, F], 2: [T, T, T, T], 3: [T, T, T, T] },
+  },
 ];
 
 t.test('every profile in profiles.ts has a row here', (t) => {
