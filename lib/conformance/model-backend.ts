@@ -2,11 +2,9 @@
 // guest accesses through a guest coroutine that, like the real guest, fetches one command from
 // the port (a load that exits to userspace), performs exactly one access and reports it.
 import type { Guest } from '../guest/guest.ts';
+// lib/host's modules, not its index: the index also exports selftest(), which starts node-tap.
+import { u64 } from '../host/buffers.ts';
 import {
-  type GuestProgram,
-  KvmVcpu,
-  KvmVm,
-  UCALL_UNHANDLED,
   VECTOR_IRQ_CURRENT,
   __kvmCreateDevice,
   __kvmDeviceAttrGet,
@@ -15,10 +13,12 @@ import {
   __vmVcpuAdd,
   _kvmIrqLine,
   close,
-  u64,
   vmCreateBarebones,
   vmInstallExceptionHandler,
-} from '../host/index.ts';
+} from '../host/kvm-util.ts';
+import { type GuestProgram, UCALL_UNHANDLED } from '../kvm/guest-abi.ts';
+import type { KvmVcpu } from '../kvm/vcpu.ts';
+import type { KvmVm } from '../kvm/vm.ts';
 import { KVM_CREATE_DEVICE_TEST, KVM_DEV_TYPE_ARM_VGIC_ITS } from '../uapi/kvm.ts';
 import type { GuestOp, Step, StepAction } from './language.ts';
 import { GUEST_RAM_BASE, GUEST_RAM_SIZE, PORT_BASE, PORT_CMD } from './port.ts';

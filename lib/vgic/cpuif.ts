@@ -5,6 +5,7 @@
 // traps to sys_regs.c: access_gic_sgi -> vgic-v3.c: vgic_v3_dispatch_sgi.
 
 import { VGIC_NR_SGIS } from '../uapi/kvm.ts';
+import { queueIrq } from './ap-list.ts';
 import { IrqConfig, type VgicIrq } from './irq.ts';
 import type { CpuIfState, VgicCpu, VgicDist } from './state.ts';
 
@@ -74,9 +75,9 @@ function forEachCandidate(dist: VgicDist, vcpu: VgicCpu, fn: (irq: VgicIrq) => v
   for (const irq of dist.spis) if (irq.targetVcpu === vcpu.vcpuIdx) fn(irq);
 }
 
-/** vgic_target_oracle(): pending and enabled, on an enabled distributor, not already active. */
+/** On the ap_list (ap-list.ts), pending and enabled, on an enabled distributor, not already active. */
 function isQueued(dist: VgicDist, irq: VgicIrq): boolean {
-  return dist.enabled && irq.enabled && irq.isPending() && !irq.active;
+  return irq.queued && dist.enabled && irq.enabled && irq.isPending() && !irq.active;
 }
 
 /**
@@ -198,7 +199,10 @@ export function dispatchSgi(dist: VgicDist, source: VgicCpu, reg: bigint, allowG
       if (!(targetList & (1 << (m & 0xf)))) continue;
     }
     const irq = v.privateIrqs[sgi]!;
-    if (!irq.group || allowGroup1) irq.pendingLatch = true;
+    if (!irq.group || allowGroup1) {
+      irq.pendingLatch = true;
+      queueIrq(dist, irq);
+    }
   }
   dist.kick();
 }

@@ -13,6 +13,7 @@ import {
   VGIC_V3_MAX_CPUS,
 } from '../uapi/kvm.ts';
 import { registerRedist, v3CheckBase } from './addr.ts';
+import { queueIrq } from './ap-list.ts';
 import { IrqConfig, VgicIrq } from './irq.ts';
 import { ADDR_UNDEF, allocPrivateIrqs, type VgicCpu, type VgicDist, type VgicModel } from './state.ts';
 
@@ -158,11 +159,12 @@ export function vgicInjectIrq(dist: VgicDist, vcpu: VgicCpu | null, intid: numbe
   if (irq.config === IrqConfig.Level) {
     if (irq.lineLevel === level) return 0;
     irq.lineLevel = level;
+    if (!level) return 0;
   } else {
     if (!level) return 0;
     irq.pendingLatch = true;
   }
-  dist.kick();
+  queueIrq(dist, irq);
   return 0;
 }
 
@@ -181,8 +183,9 @@ export function writeLineLevelInfo(dist: VgicDist, vcpu: VgicCpu, intid: number,
   for (let i = 0; i < 32; i++) {
     if (intid + i < VGIC_NR_SGIS || intid + i >= dist.nrIrqs) continue;
     const irq = dist.getIrq(vcpu, intid + i);
-    if (irq) irq.lineLevel = ((val >>> i) & 1) === 1;
+    if (!irq) continue;
+    irq.lineLevel = ((val >>> i) & 1) === 1;
+    if (irq.lineLevel) queueIrq(dist, irq); // vgic_write_irq_line_level_info
   }
-  dist.kick();
 }
 

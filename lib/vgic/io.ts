@@ -15,6 +15,7 @@ import {
   GIC_CPU_RUNNINGPRI,
 } from '../uapi/gic.ts';
 import { KVM_VGIC_V2_CPU_SIZE, KVM_VGIC_V2_DIST_SIZE, KVM_VGIC_V3_DIST_SIZE, KVM_VGIC_V3_REDIST_SIZE } from '../uapi/kvm.ts';
+import { pruneApList } from './ap-list.ts';
 import { SPURIOUS_INTID, acknowledge, deactivate, endOfInterrupt, highestPending, runningPriority } from './cpuif.ts';
 import { type AccessCtx, type RegisterTable, mmioRead, mmioWrite } from './mmio.ts';
 import { V2_DIST_TABLE } from './mmio-v2.ts';
@@ -60,6 +61,8 @@ export function findFrame(dist: VgicDist, vcpu: VgicCpu, addr: number): FrameHit
 
 /** Guest read of a vGIC frame; null when no frame is there (the access exits to userspace). */
 export function vgicMmioRead(dist: VgicDist, vcpu: VgicCpu, addr: number, len: number): number | bigint | null {
+  // Every MMIO access the guest makes here is an exit: vgic_sync_hwstate prunes first.
+  if (dist.ready) pruneApList(dist, vcpu);
   const hit = findFrame(dist, vcpu, addr);
   if (!hit) return null;
   if (hit.table === 'gicc') return len === 4 ? giccRead(hit.ctx, hit.offset) : len === 8 ? 0n : 0;
@@ -67,6 +70,7 @@ export function vgicMmioRead(dist: VgicDist, vcpu: VgicCpu, addr: number, len: n
 }
 
 export function vgicMmioWrite(dist: VgicDist, vcpu: VgicCpu, addr: number, len: number, val: number | bigint): boolean {
+  if (dist.ready) pruneApList(dist, vcpu);
   const hit = findFrame(dist, vcpu, addr);
   if (!hit) return false;
   if (hit.table === 'gicc') {
@@ -99,8 +103,12 @@ function giccRead({ dist, vcpu }: AccessCtx, offset: number): number {
     }
     case GIC_CPU_RUNNINGPRI:
       return runningPriority(c);
-    case GIC_CPU_HIGHPRI:
-      return highestPending(dist, vcpu, { g0: true, g1: true }, false)?.intid ?? SPURIOUS_INTID;
+    case GIC_CPU_HIGHPRI: {
+      // The hardware GICV_HPPIR names the best pending interrupt of an enabled group whose
+      // priority passes the PMR (running priority aside): measured on real KVM under QEMU.
+      const best = highestPending(dist, vcpu, { g0: c.igrpen0 === 1, g1: c.igrpen1 === 1 }, false);
+      return best !== null && (best.priority & 0xf8) < (c.pmr & 0xf8) ? best.intid : SPURIOUS_INTID;
+    }
     case GIC_CPU_ACTIVEPRIO:
       return c.ap1r[0]! | c.ap0r[0]!;
     case GIC_CPU_IDENT:

@@ -32,6 +32,8 @@ export class VgicIrq {
   hw = false;
   /** An in-kernel owner (e.g. the arch timer) that userspace injection must not override. */
   owner: string | null = null;
+  /** On a vCPU's ap_list (irq->vcpu != NULL): see ap-list.ts. */
+  queued = false;
 
   constructor(intid: number) {
     this.intid = intid;

@@ -28,6 +28,7 @@ import {
   gicdIidr,
 } from '../uapi/gic.ts';
 import { PRODUCT_ID_KVM, IMPLEMENTER_ARM, VGIC_NR_PRIVATE_IRQS } from '../uapi/kvm.ts';
+import { queueIrq } from './ap-list.ts';
 import { iidrUserWrite } from './iidr.ts';
 import {
   type ReadFn,
@@ -161,8 +162,8 @@ const writeSgir: WriteFn = (ctx, _offset, _len, val) => {
     const irq = v.privateIrqs[intid]!;
     irq.pendingLatch = true;
     irq.source |= 1 << source.vcpuId;
+    queueIrq(dist, irq);
   }
-  dist.kick();
 };
 
 /** vgic_mmio_read_sgipend(): one source byte per SGI. */
@@ -189,9 +190,11 @@ const writeSgipends: WriteFn = (ctx, offset, len, val) => {
   for (let i = 0; i < len; i++) {
     const irq = ctx.vcpu.privateIrqs[intid + i]!;
     irq.source |= (val >>> (i * 8)) & 0xff;
-    if (irq.source) irq.pendingLatch = true;
+    if (irq.source) {
+      irq.pendingLatch = true;
+      queueIrq(ctx.dist, irq);
+    }
   }
-  ctx.dist.kick();
 };
 
 const F = 'vgic-mmio-v2.c';

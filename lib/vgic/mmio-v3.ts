@@ -65,6 +65,7 @@ import {
   KVM_VGIC_V3_REDIST_SIZE,
   VGIC_NR_PRIVATE_IRQS,
 } from '../uapi/kvm.ts';
+import { queueIrq } from './ap-list.ts';
 import { iidrUserWrite } from './iidr.ts';
 import {
   type ReadFn,
@@ -218,9 +219,10 @@ const uaccessWritePendingV3: UWriteFn = (ctx, offset, len, val) => {
   const intid = addrToIntid(offset, 1);
   for (let i = 0; i < len * 8; i++) {
     const irq = ctx.dist.getIrq(ctx.vcpu, intid + i);
-    if (irq) irq.pendingLatch = ((val >>> i) & 1) === 1;
+    if (!irq) continue;
+    irq.pendingLatch = ((val >>> i) & 1) === 1;
+    if (irq.pendingLatch) queueIrq(ctx.dist, irq);
   }
-  ctx.dist.kick();
   return 0;
 };
 

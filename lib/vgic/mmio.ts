@@ -4,6 +4,7 @@
 
 import { VGIC_NR_PRIVATE_IRQS, VGIC_NR_SGIS } from '../uapi/kvm.ts';
 import { IrqConfig, type VgicIrq } from './irq.ts';
+import { queueIrq } from './ap-list.ts';
 import type { HostProfile } from './profiles.ts';
 import type { VgicCpu, VgicDist } from './state.ts';
 
@@ -241,8 +242,8 @@ export const writeGroup: WriteFn = (ctx, offset, len, val) => {
   if (dist.implementationRev < dist.profile.groupWriteMinRev) return;
   forEachIrq(ctx, offset, len, 1, (irq, i) => {
     irq.group = (val >>> i) & 1;
+    queueIrq(dist, irq);
   });
-  dist.kick();
 };
 
 /** vgic_mmio_read_enable() */
@@ -251,9 +252,10 @@ export const readEnable: ReadFn = (ctx, offset, len) => readBits(ctx, offset, le
 /** vgic_mmio_write_senable() */
 export const writeSenable: WriteFn = (ctx, offset, len, val) => {
   forEachIrq(ctx, offset, len, 1, (irq, i) => {
-    if ((val >>> i) & 1) irq.enabled = true;
+    if (!((val >>> i) & 1)) return;
+    irq.enabled = true;
+    queueIrq(ctx.dist, irq);
   });
-  ctx.dist.kick();
 };
 
 /** vgic_mmio_write_cenable() */
@@ -289,8 +291,8 @@ export const writeSpending: WriteFn = (ctx, offset, len, val) => {
     if (!((val >>> i) & 1)) return;
     if (isV2Sgi(ctx, irq)) return;
     irq.pendingLatch = true;
+    queueIrq(ctx.dist, irq);
   });
-  ctx.dist.kick();
 };
 
 /** vgic_mmio_write_cpending(): clears the latch only (v2 SGIs ignored on the guest path). */
@@ -311,8 +313,8 @@ export const uaccessWriteSpending: UWriteFn = (ctx, offset, len, val) => {
     if (!((val >>> i) & 1)) return;
     irq.pendingLatch = true;
     if (isV2Sgi(ctx, irq)) irq.source |= 1 << ctx.vcpu.vcpuId;
+    queueIrq(ctx.dist, irq);
   });
-  ctx.dist.kick();
   return 0;
 };
 
@@ -353,6 +355,7 @@ function setActive(ctx: AccessCtx, irq: VgicIrq, active: boolean): void {
     // A userspace-activated v2 SGI has no known source (active_source = 0).
     irq.activeSource = ctx.uaccess ? 0 : ctx.vcpu.vcpuId;
   }
+  if (irq.active) queueIrq(ctx.dist, irq); // vgic_mmio_change_active
 }
 
 /** vgic_mmio_uaccess_write_sactive() */
