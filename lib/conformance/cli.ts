@@ -22,6 +22,8 @@ options:
   -f, --format FMT        tap (default), ktap, junit, human
       --junit FILE        also write JUnit XML to FILE
   -v, --verbose           print every step's two results, not only differences
+      --record DIR        write real KVM's results to DIR/linux-<version>-gicv<N>.txt (what
+                          make check replays against the model: scenarios/recorded/)
   -h, --help              this help
 
 exit status: 0 no unexplained difference; 1 differences or a failed VM run; 2 usage; 4 skipped`;
@@ -45,6 +47,7 @@ export function parseConformance(argv: readonly string[]): ConformanceOptions {
         format: { type: 'string', short: 'f' },
         junit: { type: 'string' },
         verbose: { type: 'boolean', short: 'v' },
+        record: { type: 'string' },
         help: { type: 'boolean', short: 'h' },
       },
     });
@@ -73,5 +76,6 @@ export function parseConformance(argv: readonly string[]): ConformanceOptions {
     junitFile: v.junit ?? null,
     patterns: parsed.positionals,
     verbose: v.verbose === true,
+    recordDir: v.record ?? null,
   };
 }

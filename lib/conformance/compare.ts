@@ -33,11 +33,22 @@ export function compareScenario(
   kvm: readonly (RawResult | null)[],
   ctx: ComparisonContext,
 ): ScenarioComparison {
+  const lines = scenario.steps.map((step, i) => (kvm[i] ? normalise(step, kvm[i]!) : '(no result)'));
+  return compareNormalised(scenario, model, lines, ctx);
+}
+
+/** The same with real KVM's results already normalised (a recording, record.ts). */
+export function compareNormalised(
+  scenario: Scenario,
+  model: readonly RawResult[],
+  kvm: readonly string[],
+  ctx: ComparisonContext,
+): ScenarioComparison {
   const diffs: StepDiff[] = [];
   const results: { model: string; kvm: string }[] = [];
   scenario.steps.forEach((step, index) => {
     const m = normalise(step, model[index]!);
-    const k = kvm[index] ? normalise(step, kvm[index]!) : '(no result)';
+    const k = kvm[index] ?? '(no result)';
     results.push({ model: m, kvm: k });
     if (m !== k) diffs.push({ step, index, model: m, kvm: k, known: ctx.known.explain(scenario.name, step.text, ctx.gic, ctx.kernel) });
   });

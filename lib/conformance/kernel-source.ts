@@ -7,6 +7,9 @@ import { existsSync, mkdirSync, readdirSync, rmSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { KernelError } from './kernels.ts';
 
+/** The selftests did not build: a failure of the run, not a skip. */
+export class BuildError extends Error {}
+
 export interface SourceTree {
   /** What the report names: "linux-source-7.2 7.2.13-1" or the tree's path. */
   readonly label: string;
@@ -78,19 +81,21 @@ export async function userSource(path: string, log: (m: string) => void): Promis
 /** Build tools/testing/selftests/kvm/arm64/<test> statically; returns test name -> binary path. */
 export async function buildKvmSelftests(cache: string, src: SourceTree, tests: readonly string[], log: (m: string) => void): Promise<Map<string, string>> {
   const kvmDir = join(src.dir, 'tools', 'testing', 'selftests', 'kvm');
+  // The arm64 tests lived in aarch64/ until 6.13 renamed the directory.
+  const sub = existsSync(join(kvmDir, 'arm64')) ? 'arm64' : 'aarch64';
   const out = join(cache, 'selftests', src.label.replace(/[^A-Za-z0-9._-]+/g, '_'));
-  const bins = new Map(tests.map((t) => [t, join(out, 'arm64', t)]));
+  const bins = new Map(tests.map((t) => [t, join(out, sub, t)]));
   const missing = tests.filter((t) => !existsSync(bins.get(t)!));
   if (missing.length === 0) return bins;
   mkdirSync(out, { recursive: true });
   log(`building ${missing.join(', ')} from ${src.label} (static, aarch64-linux-gnu-gcc)`);
   const r = await sh(
     'make',
-    ['-j2', 'ARCH=arm64', 'CROSS_COMPILE=aarch64-linux-gnu-', 'LDFLAGS=-static', `OUTPUT=${out}`, ...missing.map((t) => join(out, 'arm64', t))],
+    ['-j2', 'ARCH=arm64', 'CROSS_COMPILE=aarch64-linux-gnu-', 'LDFLAGS=-static', `OUTPUT=${out}`, ...missing.map((t) => bins.get(t)!)],
     kvmDir,
   );
   for (const t of missing) {
-    if (!existsSync(bins.get(t)!)) throw new KernelError(`building ${t} from ${src.label} failed:\n${r.out.slice(-4000)}`);
+    if (!existsSync(bins.get(t)!)) throw new BuildError(`building ${t} from ${src.label} failed:\n${r.out.slice(-4000)}`);
   }
   return bins;
 }

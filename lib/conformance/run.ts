@@ -2,6 +2,7 @@
 // (with the profile named after the kernel) and on real KVM (one VM boot for all of them),
 // compare step by step, and report like every other run (lib/report's TAP, KTAP, JUnit, human).
 import { writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import { reporterFor, type ReportFormat } from '../report/formats.ts';
 import type { CaseResult, Reporter, RunInfo, SelftestResult } from '../report/model.ts';
 import { summarize } from '../report/summary.ts';
@@ -14,6 +15,7 @@ import { runOnKvm } from './kvm-backend.ts';
 import type { Scenario, Step } from './language.ts';
 import { ModelBackend } from './model-backend.ts';
 import type { KvmMode } from './qemu.ts';
+import { formatRecording } from './record.ts';
 import type { RawResult } from './results.ts';
 import { KNOWN_DIFFERENCES_FILE, loadScenarios, selectScenarios } from './scenarios.ts';
 import { SetupError, ensureHostTools, ensureKernelSource } from './setup.ts';
@@ -32,6 +34,8 @@ export interface ConformanceOptions {
   patterns: string[];
   /** Print every step with both results, not only the differences. */
   verbose: boolean;
+  /** Write real KVM's normalised results here (record.ts), one file per kernel and GIC. */
+  recordDir: string | null;
 }
 
 export interface ConformanceIo {
@@ -236,6 +240,11 @@ export async function conformanceCommand(opts: ConformanceOptions, io: Conforman
       const profile = profileForKernel(kernel.version, opts.profile);
       log(`linux-${kernel.version} GICv${gic}: ${byGic.get(gic)!.reduce((n, s) => n + s.steps.length, 0)} steps, model profile ${profile}`);
       const o = await runPair(cache, kernel, gic, opts.kvmMode, profile, byGic.get(gic)!, known);
+      if (opts.recordDir !== null && o.problem === null && !kernel.custom) {
+        const file = join(opts.recordDir, `linux-${kernel.version}-gicv${gic}.txt`);
+        await writeFile(file, formatRecording({ kernel: kernel.version, gic, release: o.release ?? '' }, byGic.get(gic)!, o.comparisons.map((c) => c.results.map((r) => r.kvm))));
+        log(`recorded ${file}`);
+      }
       totals.steps += o.steps;
       totals.differences += o.differences;
       totals.known += o.known;

@@ -14,7 +14,7 @@ import { PROJECT_ROOT, childEnv } from '../runner/run.ts';
 import { verdict } from '../runner/verdict.ts';
 import { cacheDir } from './cache.ts';
 import { initramfs } from './cpio.ts';
-import { type SourceTree, buildKvmSelftests, debianSource, userSource } from './kernel-source.ts';
+import { BuildError, type SourceTree, buildKvmSelftests, debianSource, userSource } from './kernel-source.ts';
 import { KernelError, type KernelImage, knownKernel, resolveKernel } from './kernels.ts';
 import { buildNative } from './native-build.ts';
 import { type KvmMode, bootVm } from './qemu.ts';
@@ -170,6 +170,7 @@ export async function targetCommand(opts: TargetOptions, io: { stdout(t: string)
   let src: SourceTree | null = null;
   let bins: Map<string, string> | null = null;
   let problem: string | null = null;
+  let buildFailure: string | null = null;
   try {
     await ensureHostTools(log);
     const k = knownKernel(opts.kernel);
@@ -183,9 +184,14 @@ export async function targetCommand(opts: TargetOptions, io: { stdout(t: string)
     }
     bins = await buildKvmSelftests(cache, src, opts.tests, log);
   } catch (e) {
-    if (!(e instanceof SetupError) && !(e instanceof KernelError)) throw e;
-    problem = e.message;
-    log(`skipping: ${e.message}`);
+    if (e instanceof BuildError) {
+      buildFailure = e.message;
+      log(e.message);
+    } else {
+      if (!(e instanceof SetupError) && !(e instanceof KernelError)) throw e;
+      problem = e.message;
+      log(`skipping: ${e.message}`);
+    }
   }
   io.stdout(out.begin(info));
   junit?.begin(info);
@@ -220,10 +226,11 @@ export async function targetCommand(opts: TargetOptions, io: { stdout(t: string)
     }
   } else {
     for (const test of opts.tests) {
-      const skip: SelftestResult = cTestResult({ name: test, output: '', exit: 4, signal: null, timedOut: false, seconds: null }, 'real KVM', opts.timeoutSec);
-      skip.reason = problem ?? 'not run';
-      skip.tap.skipAll = skip.reason;
-      emit(skip);
+      // Setup that cannot be done here is a skip; selftests that do not build are a failure.
+      const r = cTestResult({ name: test, output: buildFailure ?? '', exit: buildFailure === null ? 4 : 1, signal: null, timedOut: false, seconds: null }, 'real KVM', opts.timeoutSec);
+      r.reason = buildFailure === null ? (problem ?? 'not run') : `the selftests did not build from the kernel source`;
+      if (buildFailure === null) r.tap.skipAll = r.reason;
+      emit(r);
     }
   }
   const summary = summarize(results, Date.now() - started);
