@@ -97,8 +97,12 @@ export function cTestResult(t: CTestRun, label: string, timeoutSec: number): Sel
   } else if (t.exit === 2) status = 'xfail';
   else {
     status = 'fail';
-    const assertion = t.output.split('\n').find((l) => /Assertion|Failed|failed|error/.test(l));
-    reason = t.exit === null && t.signal === null ? 'the VM stopped during this test' : (assertion ?? `exit status ${t.exit ?? `signal ${t.signal}`}`).trim();
+    // kselftest's TEST_ASSERT prints "==== Test Assertion Failure ====", the file:line and
+    // expression, the errno, then the message: keep those three lines.
+    const lines = t.output.split('\n');
+    const at = lines.findIndex((l) => l.includes('Test Assertion Failure'));
+    const assertion = at >= 0 ? lines.slice(at + 1, at + 4).map((l) => l.trim()).filter((l) => l !== '').join('; ') : null;
+    reason = t.exit === null && t.signal === null ? 'the VM stopped during this test' : (assertion || `exit status ${t.exit ?? `signal ${t.signal}`}`);
   }
   const lines = t.output === '' ? [] : t.output.split('\n');
   return {
@@ -132,7 +136,10 @@ async function portResult(test: string, profile: string, env: NodeJS.ProcessEnv)
 
 function countCases(r: SelftestResult): string {
   const n = r.tap.cases.length;
-  return n ? ` (${n} cases)` : '';
+  if (!n) return '';
+  // An expected failure of the port is where the original fails on this kernel: name it.
+  const xfail = r.tap.cases.filter((c) => c.todo !== null).map((c) => c.name);
+  return xfail.length ? ` (${n} cases; expected to fail here: ${xfail.join(', ')})` : ` (${n} cases)`;
 }
 
 export function verdictCell(r: SelftestResult | null): string {
