@@ -1,5 +1,5 @@
 // `vgic-harness conformance` options: argv in, validated options out (UsageError otherwise).
-import { parseArgs } from 'node:util';
+import { type ParseArgsConfig, parseArgs } from 'node:util';
 import { UsageError } from '../runner/usage-error.ts';
 import { FORMATS, checkProfile } from '../runner/cli.ts';
 import type { ReportFormat } from '../report/formats.ts';
@@ -32,30 +32,29 @@ const MODES: readonly KvmMode[] = ['vhe', 'nvhe', 'protected'];
 
 export class ConformanceHelp extends Error {}
 
-export function parseConformance(argv: readonly string[]): ConformanceOptions {
-  let parsed;
+/** util.parseArgs (strict, positionals allowed) with its argument errors turned into UsageErrors. */
+export function parseArgv<O extends NonNullable<ParseArgsConfig['options']>>(argv: readonly string[], options: O) {
   try {
-    parsed = parseArgs({
-      args: [...argv],
-      allowPositionals: true,
-      strict: true,
-      options: {
-        kernel: { type: 'string', multiple: true },
-        gic: { type: 'string', multiple: true },
-        'kvm-mode': { type: 'string' },
-        profile: { type: 'string' },
-        format: { type: 'string', short: 'f' },
-        junit: { type: 'string' },
-        verbose: { type: 'boolean', short: 'v' },
-        record: { type: 'string' },
-        help: { type: 'boolean', short: 'h' },
-      },
-    });
+    return parseArgs({ args: [...argv], allowPositionals: true, strict: true, options });
   } catch (err) {
     const code = (err as { code?: unknown }).code;
     if (typeof code === 'string' && code.startsWith('ERR_PARSE_ARGS')) throw new UsageError((err as Error).message);
     throw err;
   }
+}
+
+export function parseConformance(argv: readonly string[]): ConformanceOptions {
+  const parsed = parseArgv(argv, {
+    kernel: { type: 'string', multiple: true },
+    gic: { type: 'string', multiple: true },
+    'kvm-mode': { type: 'string' },
+    profile: { type: 'string' },
+    format: { type: 'string', short: 'f' },
+    junit: { type: 'string' },
+    verbose: { type: 'boolean', short: 'v' },
+    record: { type: 'string' },
+    help: { type: 'boolean', short: 'h' },
+  });
   const v = parsed.values;
   if (v.help === true) throw new ConformanceHelp();
   const gics = (v.gic ?? ['3', '2']).map((g) => {

@@ -3,9 +3,8 @@
 // compare step by step, and report like every other run (lib/report's TAP, KTAP, JUnit, human).
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { reporterFor, type ReportFormat } from '../report/formats.ts';
-import type { CaseResult, Reporter, RunInfo, SelftestResult } from '../report/model.ts';
-import { summarize } from '../report/summary.ts';
+import type { ReportFormat } from '../report/formats.ts';
+import type { CaseResult, SelftestResult } from '../report/model.ts';
 import { DEFAULT_PROFILE_NAME, findProfile } from '../vgic/profiles.ts';
 import { cacheDir } from './cache.ts';
 import { type ScenarioComparison, compareScenario, describeDiff } from './compare.ts';
@@ -16,11 +15,11 @@ import type { Scenario, Step } from './language.ts';
 import { ModelBackend } from './model-backend.ts';
 import type { KvmMode } from './qemu.ts';
 import { formatRecording } from './record.ts';
+import { ReportSink, exitStatus } from './report-sink.ts';
 import type { RawResult } from './results.ts';
 import { KNOWN_DIFFERENCES_FILE, loadScenarios, selectScenarios } from './scenarios.ts';
 import { SetupError, ensureHostTools, ensureKernelSource } from './setup.ts';
 
-export const EXIT_SKIP = 4;
 
 export interface ConformanceOptions {
   kernels: string[];
@@ -142,7 +141,7 @@ export function pairSummaryLine(o: { steps: number; differences: number; known: 
   return `${o.steps} steps, ${o.differences} differences (${o.known} known)`;
 }
 
-function pairResult(o: PairOutcome, kvmMode: KvmMode, verbose: boolean): SelftestResult {
+export function pairResult(o: PairOutcome, kvmMode: KvmMode, verbose: boolean): SelftestResult {
   const cases = o.comparisons.map((c, i) => scenarioCase(c, i + 1, verbose));
   const failed = o.differences > 0 || o.problem !== null;
   const trailing = [
@@ -172,7 +171,7 @@ function skipResult(name: string, reason: string): SelftestResult {
     file: 'lib/conformance',
     status: 'skip',
     reason,
-    exitCode: EXIT_SKIP,
+    exitCode: 4, // KSFT_SKIP
     signal: null,
     timeoutSec: 0,
     durationMs: 0,
@@ -189,26 +188,9 @@ export async function conformanceCommand(opts: ConformanceOptions, io: Conforman
   const byGic = new Map<2 | 3, Scenario[]>();
   for (const g of opts.gics) byGic.set(g, selectScenarios(loadScenarios(g), opts.patterns));
 
-  const stdoutFormat: ReportFormat = opts.format === 'junit' && opts.junitFile !== null ? 'human' : opts.format;
-  const out: Reporter = reporterFor(stdoutFormat);
-  const junit: Reporter | null = opts.junitFile === null ? null : reporterFor('junit');
-  const info: RunInfo = {
-    seed: 0,
-    total: opts.kernels.length * opts.gics.length,
-    shard: null,
-    profile: opts.profile,
-    timeoutOverrideSec: null,
-    startedAt: new Date(),
-  };
-  io.stdout(out.begin(info));
-  junit?.begin(info);
-  const results: SelftestResult[] = [];
-  const emit = (r: SelftestResult): void => {
-    results.push(r);
-    io.stdout(out.result(r, results.length));
-    junit?.result(r, results.length);
-  };
-  const started = Date.now();
+  const sink = new ReportSink(opts.format, opts.junitFile, io);
+  sink.begin({ seed: 0, total: opts.kernels.length * opts.gics.length, profile: opts.profile });
+  const emit = (r: SelftestResult): void => sink.emit(r);
   let setupProblem: string | null = null;
   try {
     await ensureHostTools(log);
@@ -251,13 +233,5 @@ export async function conformanceCommand(opts: ConformanceOptions, io: Conforman
       emit(pairResult(o, opts.kvmMode, opts.verbose));
     }
   }
-  const summary = summarize(results, Date.now() - started);
-  io.stdout(out.end(summary));
-  const line = `conformance: ${pairSummaryLine(totals)}`;
-  if (stdoutFormat === 'junit') io.stderr(`${line}\n`);
-  else io.stdout(stdoutFormat === 'human' ? `${line}\n` : `# ${line}\n`);
-  if (junit !== null && opts.junitFile !== null) await writeFile(opts.junitFile, junit.end(summary));
-  if (summary.failed > 0) return 1;
-  if (summary.passed === 0 && summary.skipped > 0) return EXIT_SKIP;
-  return 0;
+  return exitStatus(await sink.end([`conformance: ${pairSummaryLine(totals)}`]));
 }

@@ -1,9 +1,9 @@
 // `vgic-harness run --target kvm:VERSION ...`: its options (lib/runner/main.ts dispatches here
 // when --target is given, so the selftest runner's own options stay as they are).
-import { parseArgs } from 'node:util';
 import { UsageError } from '../runner/usage-error.ts';
 import { FORMATS, checkProfile, parseTimeout } from '../runner/cli.ts';
 import type { ReportFormat } from '../report/formats.ts';
+import { parseArgv } from './cli.ts';
 import type { KvmMode } from './qemu.ts';
 import { DEFAULT_TARGET_TESTS, KVM_SELFTEST_TIMEOUT_SEC, type TargetOptions, targetCommand } from './target.ts';
 
@@ -26,29 +26,17 @@ options:
 export async function targetCli(argv: readonly string[], io: { stdout(t: string): void; stderr(t: string): void; env: NodeJS.ProcessEnv }): Promise<number> {
   let opts: TargetOptions;
   try {
-    let parsed;
-    try {
-      parsed = parseArgs({
-        args: [...argv],
-        allowPositionals: true,
-        strict: true,
-        options: {
-          target: { type: 'string' },
-          source: { type: 'string' },
-          gic: { type: 'string' },
-          'kvm-mode': { type: 'string' },
-          profile: { type: 'string' },
-          timeout: { type: 'string', short: 't' },
-          format: { type: 'string', short: 'f' },
-          junit: { type: 'string' },
-          help: { type: 'boolean', short: 'h' },
-        },
-      });
-    } catch (err) {
-      const code = (err as { code?: unknown }).code;
-      if (typeof code === 'string' && code.startsWith('ERR_PARSE_ARGS')) throw new UsageError((err as Error).message);
-      throw err;
-    }
+    const parsed = parseArgv(argv, {
+      target: { type: 'string' },
+      source: { type: 'string' },
+      gic: { type: 'string' },
+      'kvm-mode': { type: 'string' },
+      profile: { type: 'string' },
+      timeout: { type: 'string', short: 't' },
+      format: { type: 'string', short: 'f' },
+      junit: { type: 'string' },
+      help: { type: 'boolean', short: 'h' },
+    });
     const v = parsed.values;
     if (v.help === true) {
       io.stdout(`${TARGET_USAGE}\n`);

@@ -3,11 +3,9 @@
 // the same formats as every run, next to the TypeScript ports run on the profile named after the
 // kernel, with a verdict table (C on real KVM | port on the profile) per test.
 import { existsSync, readFileSync } from 'node:fs';
-import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { reporterFor, type ReportFormat } from '../report/formats.ts';
-import type { Reporter, RunInfo, SelftestResult } from '../report/model.ts';
-import { summarize } from '../report/summary.ts';
+import type { ReportFormat } from '../report/formats.ts';
+import type { SelftestResult } from '../report/model.ts';
 import { parseChildTap } from '../runner/child-tap.ts';
 import { executeSelftest, KILL_GRACE_MS, MAX_OUTPUT_BYTES } from '../runner/execute.ts';
 import { PROJECT_ROOT, childEnv } from '../runner/run.ts';
@@ -18,7 +16,8 @@ import { BuildError, type SourceTree, buildKvmSelftests, debianSource, userSourc
 import { KernelError, type KernelImage, knownKernel, resolveKernel } from './kernels.ts';
 import { buildNative } from './native-build.ts';
 import { type KvmMode, bootVm } from './qemu.ts';
-import { EXIT_SKIP, profileForKernel } from './run.ts';
+import { ReportSink, exitStatus } from './report-sink.ts';
+import { profileForKernel } from './run.ts';
 import { SetupError, ensureHostTools, ensureKernelSource } from './setup.ts';
 
 export const DEFAULT_TARGET_TESTS = ['vgic_init', 'vgic_irq'] as const;
@@ -162,17 +161,6 @@ export function verdictCell(r: SelftestResult | null): string {
 export async function targetCommand(opts: TargetOptions, io: { stdout(t: string): void; stderr(t: string): void; env: NodeJS.ProcessEnv }): Promise<number> {
   const cache = cacheDir(io.env);
   const log = (m: string): void => io.stderr(`run --target: ${m}\n`);
-  const stdoutFormat: ReportFormat = opts.format === 'junit' && opts.junitFile !== null ? 'human' : opts.format;
-  const out: Reporter = reporterFor(stdoutFormat);
-  const junit: Reporter | null = opts.junitFile === null ? null : reporterFor('junit');
-  const info: RunInfo = { seed: 1, total: opts.tests.length * 2, shard: null, profile: opts.profile, timeoutOverrideSec: null, startedAt: new Date() };
-  const results: SelftestResult[] = [];
-  const emit = (r: SelftestResult): void => {
-    results.push(r);
-    io.stdout(out.result(r, results.length));
-    junit?.result(r, results.length);
-  };
-  const started = Date.now();
   let kernel: KernelImage | null = null;
   let src: SourceTree | null = null;
   let bins: Map<string, string> | null = null;
@@ -200,8 +188,11 @@ export async function targetCommand(opts: TargetOptions, io: { stdout(t: string)
       log(`skipping: ${e.message}`);
     }
   }
-  io.stdout(out.begin(info));
-  junit?.begin(info);
+  const sink = new ReportSink(opts.format, opts.junitFile, io);
+  const hasPort = (t: string): boolean => existsSync(join(PROJECT_ROOT, `selftests/${t}.ts`));
+  const ran = problem === null && buildFailure === null;
+  sink.begin({ seed: 1, total: opts.tests.length + (ran ? opts.tests.filter(hasPort).length : 0), profile: opts.profile });
+  const emit = (r: SelftestResult): void => sink.emit(r);
   const profile = profileForKernel(kernel?.version ?? opts.kernel, opts.profile);
   const rows: { test: string; c: SelftestResult; port: SelftestResult | null }[] = [];
   let release: string | null = null;
@@ -240,16 +231,9 @@ export async function targetCommand(opts: TargetOptions, io: { stdout(t: string)
       emit(r);
     }
   }
-  const summary = summarize(results, Date.now() - started);
-  io.stdout(out.end(summary));
   const table = [
     `verdict, kernel ${release ?? opts.kernel}${bootMs !== null ? ` (boot ${(bootMs / 1000).toFixed(1)} s)` : ''}: the C selftest on real KVM | the port on profile ${profile}`,
     ...rows.map((r) => `  ${r.test.padEnd(10)} C: ${verdictCell(r.c)} | port: ${verdictCell(r.port)}`),
   ];
-  if (stdoutFormat === 'junit') io.stderr(`${table.join('\n')}\n`);
-  else io.stdout(table.map((l) => (stdoutFormat === 'human' ? `${l}\n` : `# ${l}\n`)).join(''));
-  if (junit !== null && opts.junitFile !== null) await writeFile(opts.junitFile, junit.end(summary));
-  if (summary.failed > 0) return 1;
-  if (summary.passed === 0 && summary.skipped > 0) return EXIT_SKIP;
-  return 0;
+  return exitStatus(await sink.end(table));
 }
