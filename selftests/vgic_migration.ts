@@ -50,7 +50,7 @@ const P = ['pre-groups', 'v2-groups-flag', 'iidr-noop', 'iidr-fix', 'series-p1',
  * tables, rows = source kernel, columns = destination kernel plus series-p3 (upgrading a real
  * kernel to the patched one), so "upgrade from 6.1.164 to 6.12.117" is a cell.
  */
-const REAL = ['linux-6.1.164', 'linux-6.12.117', 'linux-7.2.13'] as const;
+const REAL = ['linux-6.1.164', 'linux-6.12.43', 'linux-6.12.117', 'linux-7.2.13'] as const;
 const REAL_COLS = [...REAL, 'series-p3'] as const;
 type Profile = (typeof P)[number] | (typeof REAL)[number];
 const NR_VCPUS = 2;
@@ -168,26 +168,29 @@ const QEMU_V3_KEEP: Table = {
   'series-p3':      ['GR', 'E', 'R', 'R', 'R', 'R'],
 };
 
-// Real kernels. All three default to revision 3 and gate GICv2 userspace IGROUPR behind an IIDR
+// Real kernels. All four default to revision 3 and gate GICv2 userspace IGROUPR behind an IIDR
 // write (v2_groups_user_writable), so without one the groups are dropped everywhere but on
-// series-p3; with the saved IIDR written back, every destination accepts revision 3 (6.1.164
-// takes any revision and keeps 3; 6.12.117 and 7.2.13 select 2 or 3) and sets the flag.
+// series-p3; with the saved IIDR written back, every destination accepts revision 3 (6.1.164 and
+// 6.12.43 take any revision and keep 3; 6.12.117 and 7.2.13 select 2 or 3) and sets the flag.
 const REAL_V2_NONE: Table = {
-  'linux-6.1.164':  ['G', 'G', 'G', '.'],
-  'linux-6.12.117': ['G', 'G', 'G', '.'],
-  'linux-7.2.13':   ['G', 'G', 'G', '.'],
+  'linux-6.1.164':  ['G', 'G', 'G', 'G', '.'],
+  'linux-6.12.43':  ['G', 'G', 'G', 'G', '.'],
+  'linux-6.12.117': ['G', 'G', 'G', 'G', '.'],
+  'linux-7.2.13':   ['G', 'G', 'G', 'G', '.'],
 };
 const REAL_V2_KEEP: Table = {
-  'linux-6.1.164':  ['.', '.', '.', '.'],
-  'linux-6.12.117': ['.', '.', '.', '.'],
-  'linux-7.2.13':   ['.', '.', '.', '.'],
+  'linux-6.1.164':  ['.', '.', '.', '.', '.'],
+  'linux-6.12.43':  ['.', '.', '.', '.', '.'],
+  'linux-6.12.117': ['.', '.', '.', '.', '.'],
+  'linux-7.2.13':   ['.', '.', '.', '.', '.'],
 };
 // GICv3 groups are always restored; QEMU's IROUTER stride is the only loss, with or without IIDR
 // (QEMU writes it after CTRL_INIT, so 6.1/6.12's pre-INIT EBUSY does not apply).
 const REAL_V3: Table = {
-  'linux-6.1.164':  ['R', 'R', 'R', 'R'],
-  'linux-6.12.117': ['R', 'R', 'R', 'R'],
-  'linux-7.2.13':   ['R', 'R', 'R', 'R'],
+  'linux-6.1.164':  ['R', 'R', 'R', 'R', 'R'],
+  'linux-6.12.43':  ['R', 'R', 'R', 'R', 'R'],
+  'linux-6.12.117': ['R', 'R', 'R', 'R', 'R'],
+  'linux-7.2.13':   ['R', 'R', 'R', 'R', 'R'],
 };
 
 /** Firecracker, same profile on both sides (the diagonal; other cells are not run). */
@@ -196,13 +199,13 @@ type Diagonal = Readonly<Record<Profile, string>>;
 // With 'keep' the IIDR write is a same-profile write, accepted everywhere ('exact' matches).
 const FIRECRACKER_V3_DIAGONAL: Diagonal = {
   'pre-groups': 'S', 'v2-groups-flag': 'S', 'iidr-noop': 'S', 'iidr-fix': 'S', 'series-p1': 'S', 'series-p3': 'S',
-  'linux-6.1.164': 'S', 'linux-6.12.117': 'S', 'linux-7.2.13': 'S',
+  'linux-6.1.164': 'S', 'linux-6.12.43': 'S', 'linux-6.12.117': 'S', 'linux-7.2.13': 'S',
 };
 // Same-profile GICv2: the shared IGROUPR words are dropped by the 'flag' kernels as with QEMU;
 // on pre-groups the guest changed no group at all.
 const FIRECRACKER_V2_DIAGONAL: Diagonal = {
   'pre-groups': 'BTC', 'v2-groups-flag': 'gbBTC', 'iidr-noop': 'gbBTC', 'iidr-fix': 'gbBTC', 'series-p1': 'gbBTC', 'series-p3': 'bBTC',
-  'linux-6.1.164': 'gbBTC', 'linux-6.12.117': 'gbBTC', 'linux-7.2.13': 'gbBTC',
+  'linux-6.1.164': 'gbBTC', 'linux-6.12.43': 'gbBTC', 'linux-6.12.117': 'gbBTC', 'linux-7.2.13': 'gbBTC',
 };
 
 // --- running one migration ----------------------------------------------------------------------

@@ -30,6 +30,13 @@ export const KNOWN_KERNELS: readonly KnownKernel[] = [
     sourcePkg: 'linux-source-6.1',
   },
   {
+    version: '6.12.43',
+    pkg: 'linux-image-6.12.43+deb12-arm64',
+    imagePath: 'boot/vmlinuz-6.12.43+deb12-arm64',
+    suite: 'bookworm-backports',
+    sourcePkg: 'linux-source-6.12',
+  },
+  {
     version: '6.12.117',
     pkg: 'linux-image-6.12.117+deb13-arm64',
     imagePath: 'boot/vmlinuz-6.12.117+deb13-arm64',

@@ -11,6 +11,8 @@ import { QEMU } from './qemu.ts';
 export const HOST_PACKAGES = ['qemu-system-arm', 'gcc-aarch64-linux-gnu', 'libc6-dev-arm64-cross'];
 const SOURCES_FILE = '/etc/apt/sources.list.d/vgic-harness-kernels.sources';
 const PREFS_FILE = '/etc/apt/preferences.d/vgic-harness-kernels';
+/** The suites beyond bookworm (+security) that carry the kernels (kernels.ts). */
+const EXTRA_SUITES = ['bookworm-backports', 'trixie', 'sid'];
 
 export class SetupError extends Error {}
 
@@ -71,12 +73,12 @@ export async function ensureKernelSource(k: KnownKernel, log: (m: string) => voi
   await aptUpdate(log);
   if (await madison(k.pkg)) return;
   if (!existsSync(SOURCES_FILE)) {
-    log(`adding Debian trixie and sid to apt, pinned at priority 100 (${SOURCES_FILE}, ${PREFS_FILE})`);
+    log(`adding Debian bookworm-backports, trixie and sid to apt, pinned at priority 100 (${SOURCES_FILE}, ${PREFS_FILE})`);
     writeFileSync(
       SOURCES_FILE,
-      'Types: deb\nURIs: http://deb.debian.org/debian\nSuites: trixie sid\nComponents: main\nSigned-By: /usr/share/keyrings/debian-archive-keyring.gpg\n',
+      `Types: deb\nURIs: http://deb.debian.org/debian\nSuites: ${EXTRA_SUITES.join(' ')}\nComponents: main\nSigned-By: /usr/share/keyrings/debian-archive-keyring.gpg\n`,
     );
-    writeFileSync(PREFS_FILE, 'Package: *\nPin: release n=trixie\nPin-Priority: 100\n\nPackage: *\nPin: release n=sid\nPin-Priority: 100\n');
+    writeFileSync(PREFS_FILE, EXTRA_SUITES.map((n) => `Package: *\nPin: release n=${n}\nPin-Priority: 100\n`).join('\n'));
     updated = false;
     await aptUpdate(log);
   }

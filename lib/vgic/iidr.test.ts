@@ -158,10 +158,23 @@ const ROWS: Row[] = [
     groups: { default: [T, T, T, T], 1: [F, F, F, F], 2: [T, T, T, T], 3: [T, T, T, T] },
   },
   // Profiles named after real kernels: the same rules, as `vgic-harness conformance` measured them
-  // (scenarios/v3/iidr.scn, scenarios/v2/iidr.scn on Debian's 6.1.164, 6.12.117 and 7.2.13).
+  // (scenarios/v3/iidr.scn, scenarios/v2/iidr.scn on Debian's 6.1.164, 6.12.43, 6.12.117 and 7.2.13).
   {
     profile: 'linux-6.1.164',
     why: 'measured: every revision "succeeds" and changes nothing; revision set by vgic_init; no pre-INIT v3 access',
+    defaultIidr: iidr(3),
+    revAtCreate: 0,
+    v3PreInit: false,
+    ret: [OK, OK, OK, OK, OK],
+    rev: [3, 3, 3, 3, 3],
+    v2Flag: [T, T, T, T, T],
+    otherBits: E,
+    ctlr: { default: 0x6, 1: 0x6 },
+    groups: { default: [T, T, T, F], 1: [T, T, T, T] },
+  },
+  {
+    profile: 'linux-6.12.43',
+    why: 'measured: as 6.1.164 (the fix had not reached 6.12 stable yet)',
     defaultIidr: iidr(3),
     revAtCreate: 0,
     v3PreInit: false,
