@@ -112,7 +112,7 @@ export function vmCreateBarebones(opts: VmOptions = {}): KvmVm {
  */
 function vmOptions(opts: unknown, fn: string): VmOptions {
   if (opts === undefined || opts === null) return {};
-  const o = readProps(objectArg(opts, fn, 'opts'), ['ipaBits', 'priBits', 'profile', 'gicv2Compat', 'directSgis', 'accessBudget', 'gicv5'], fn, 'opts');
+  const o = readProps(objectArg(opts, fn, 'opts'), ['ipaBits', 'priBits', 'idBits', 'profile', 'gicv2Compat', 'directSgis', 'accessBudget', 'gicv5'], fn, 'opts');
   const out: VmOptions = {};
   const ipaBits = o.ipaBits;
   if (ipaBits !== undefined) {
@@ -124,6 +124,11 @@ function vmOptions(opts: unknown, fn: string): VmOptions {
   if (priBits !== undefined) {
     if (priBits !== 5 && priBits !== 6 && priBits !== 7) badArg(fn, 'opts.priBits', priBits, '5, 6 or 7');
     out.priBits = priBits;
+  }
+  const idBits = o.idBits;
+  if (idBits !== undefined) {
+    if (idBits !== 16 && idBits !== 24) badArg(fn, 'opts.idBits', idBits, '16 or 24');
+    out.idBits = idBits;
   }
   const profile = o.profile;
   if (profile !== undefined) {

@@ -46,6 +46,8 @@ export interface VmOptions {
   gicv2Compat?: boolean;
   /** Host has GICv4.1 direct vSGIs (nASSGIcap). */
   directSgis?: boolean;
+  /** Host ICH_VTR_EL2.IDbits: 16 (most hosts) or 24 (QEMU's GICv3). */
+  idBits?: 16 | 24;
   /** Guest accesses one KVM_RUN may perform before the run is declared a runaway. */
   accessBudget?: number;
   /** The host has a GICv5 (KVM_DEV_TYPE_ARM_VGIC_V5 exists; no GICv2 emulation): lib/vgic/v5/host.ts. */
@@ -91,6 +93,7 @@ export class KvmVm {
       ...(opts.directSgis !== undefined ? { directSgis: opts.directSgis } : {}),
       // vgic_v5_probe(): "can_emulate_gicv2 = false" on a GICv5 host.
       ...(opts.gicv5 ? { gicv2Compat: false } : {}),
+      ...(opts.idBits !== undefined ? { idBits: opts.idBits } : {}),
     };
     const vm = this;
     this.dist = new VgicDist(resolveProfile(opts.profile), caps, {

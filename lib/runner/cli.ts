@@ -17,6 +17,8 @@ export const DEFAULT_TIMEOUT_SEC = 45;
 export const USAGE = `usage: vgic-harness [run] [options] [NAME|GLOB ...]
        vgic-harness list [options] [NAME|GLOB ...]      (same as run --list)
        vgic-harness snapshot diff A.yaml B.yaml
+       vgic-harness conformance [options] [SCENARIO ...]  (model vs real KVM under QEMU; --help)
+       vgic-harness run --target kvm:VERSION [options]    (the C selftests on real KVM; --help)
        vgic-harness help
 
 Runs every selftest (selftests/*.ts) in its own process, kselftest-style, and prints one report.
@@ -60,6 +62,8 @@ export interface RunOptions {
 export type Command =
   | { kind: 'run'; options: RunOptions }
   | { kind: 'snapshot'; argv: string[] }
+  | { kind: 'conformance'; argv: string[] }
+  | { kind: 'target'; argv: string[] }
   | { kind: 'help' };
 
 function positiveInt(value: string, what: string): number {
@@ -157,7 +161,11 @@ export function parseCommand(argv: readonly string[]): Command {
         return { kind: 'help' };
       case 'snapshot':
         return { kind: 'snapshot', argv: rest };
+      case 'conformance': // lib/conformance parses its own options
+        return { kind: 'conformance', argv: rest };
       case 'run':
+        // run --target kvm:VERSION: the C selftests on real KVM (lib/conformance parses it)
+        if (rest.some((a) => a === '--target' || a.startsWith('--target='))) return { kind: 'target', argv: rest };
         return { kind: 'run', options: parseRun(rest, false) };
       case 'list':
         return { kind: 'run', options: parseRun(rest, true) };

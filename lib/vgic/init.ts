@@ -13,6 +13,7 @@ import {
   VGIC_V3_MAX_CPUS,
 } from '../uapi/kvm.ts';
 import { registerRedist, v3CheckBase } from './addr.ts';
+import { queueIrq } from './ap-list.ts';
 import { IrqConfig, VgicIrq } from './irq.ts';
 import { ADDR_UNDEF, allocPrivateIrqs, type VgicCpu, type VgicDist, type VgicModel } from './state.ts';
 
@@ -73,7 +74,6 @@ function distInit(dist: VgicDist): void {
       irq.mpidr = 0;
       irq.group = 1;
     }
-    irq.attach(dist);
     dist.spis.push(irq);
   }
 }
@@ -163,7 +163,7 @@ export function vgicInjectIrq(dist: VgicDist, vcpu: VgicCpu | null, intid: numbe
     if (!level) return 0;
     irq.pendingLatch = true;
   }
-  dist.kick();
+  queueIrq(dist, irq);
   return 0;
 }
 
@@ -182,8 +182,9 @@ export function writeLineLevelInfo(dist: VgicDist, vcpu: VgicCpu, intid: number,
   for (let i = 0; i < 32; i++) {
     if (intid + i < VGIC_NR_SGIS || intid + i >= dist.nrIrqs) continue;
     const irq = dist.getIrq(vcpu, intid + i);
-    if (irq) irq.lineLevel = ((val >>> i) & 1) === 1;
+    if (!irq) continue;
+    irq.lineLevel = ((val >>> i) & 1) === 1;
+    if (irq.lineLevel) queueIrq(dist, irq); // vgic_write_irq_line_level_info
   }
-  dist.kick();
 }
 
