@@ -123,7 +123,7 @@ t.test('the model answers every step of every scenario', (t) => {
     const all = loadScenarios(gic);
     const steps = all.reduce((n, s) => n + s.steps.length, 0);
     t.ok(steps >= 1000, `GICv${gic}: ${steps} steps (at least 1,000 per GIC version)`);
-    const m = new ModelBackend({ profile: 'linux-7.2.13', hostGic: gic });
+    const m = new ModelBackend({ profile: 'linux-7.2.13', hostGic: gic, vhe: true });
     const exits: string[] = [];
     for (const s of all) for (const st of s.steps) {
       const r = normalise(st, m.exec(st));
@@ -144,7 +144,7 @@ t.test('model back end: the guest loop, UNDEF, the IRQ window and WFI', (t) => {
     'm.scn',
     'm',
   );
-  const m = new ModelBackend({ profile: 'linux-7.2.13', hostGic: 3 });
+  const m = new ModelBackend({ profile: 'linux-7.2.13', hostGic: 3, vhe: true });
   const out = s!.steps.map((st) => normalise(st, m.exec(st)));
   t.same(out, [
     'ok', 'ok', 'ok', 'ok', 'ok',

@@ -105,6 +105,8 @@ export interface ModelOptions {
   profile: string;
   /** The host's GIC: 3 (QEMU gic-version=3: no GICv2 compatibility) or 2. */
   hostGic: 2 | 3;
+  /** KVM in VHE mode (QEMU's -cpu max has VHE; kvm-arm.mode=vhe): the ptimer is hardware-mapped. */
+  vhe: boolean;
 }
 
 export class ModelBackend {
@@ -136,6 +138,7 @@ export class ModelBackend {
         // ICH_VTR_EL2, or a GICv2 with virtualization extensions.
         gicv2Compat: this.opts.hostGic === 2,
         idBits: this.opts.hostGic === 3 ? 24 : 16,
+        vhe: this.opts.vhe,
         ...(a.ipaBits ? { ipaBits: a.ipaBits } : {}),
       });
       for (const [k, v] of Object.entries(PORT)) vm.guestGlobals.set(k, v);

@@ -4,11 +4,14 @@
 // hash of its steps: a scenario edited since the recording is reported, not silently compared.
 import { createHash } from 'node:crypto';
 import type { Scenario } from './language.ts';
+import type { KvmMode } from './qemu.ts';
 
 export interface Recording {
   kernel: string;
   gic: 2 | 3;
   release: string;
+  /** kvm-arm.mode of the recorded run (absent in older recordings: vhe, the default). */
+  kvmMode: KvmMode;
   scenarios: Map<string, { hash: string; results: string[] }>;
 }
 
@@ -18,10 +21,10 @@ export function scenarioHash(s: Scenario): string {
   return h.digest('hex').slice(0, 16);
 }
 
-export function formatRecording(r: { kernel: string; gic: 2 | 3; release: string }, scenarios: readonly Scenario[], results: readonly (readonly string[])[]): string {
+export function formatRecording(r: { kernel: string; gic: 2 | 3; release: string; kvmMode: KvmMode }, scenarios: readonly Scenario[], results: readonly (readonly string[])[]): string {
   const total = results.reduce((n, x) => n + x.length, 0);
   const out = [`# vgic-harness conformance record: linux-${r.kernel} gicv${r.gic} (${r.release}), ${total} steps`];
-  out.push(`kernel ${r.kernel}`, `gic ${r.gic}`, `release ${r.release}`);
+  out.push(`kernel ${r.kernel}`, `gic ${r.gic}`, `mode ${r.kvmMode}`, `release ${r.release}`);
   scenarios.forEach((s, i) => {
     out.push(`@ ${s.name} ${s.steps.length} ${scenarioHash(s)}`, ...results[i]!);
   });
@@ -30,7 +33,7 @@ export function formatRecording(r: { kernel: string; gic: 2 | 3; release: string
 
 export function parseRecording(text: string, file: string): Recording {
   const lines = text.split('\n');
-  const rec: Recording = { kernel: '', gic: 3, release: '', scenarios: new Map() };
+  const rec: Recording = { kernel: '', gic: 3, release: '', kvmMode: 'vhe', scenarios: new Map() };
   let i = 0;
   const fail = (msg: string): never => {
     throw new Error(`${file}:${i + 1}: ${msg}`);
@@ -41,6 +44,7 @@ export function parseRecording(text: string, file: string): Recording {
     const [k, v, n, hash] = l.split(' ');
     if (k === 'kernel') rec.kernel = v ?? fail('kernel needs a version');
     else if (k === 'gic') rec.gic = v === '2' ? 2 : v === '3' ? 3 : fail('gic must be 2 or 3');
+    else if (k === 'mode') rec.kvmMode = v === 'nvhe' || v === 'protected' || v === 'vhe' ? v : fail('mode must be vhe, nvhe or protected');
     else if (k === 'release') rec.release = l.slice(8);
     else if (k === '@') {
       const count = Number(n);

@@ -29,7 +29,7 @@ for (const f of files) {
     const stale = recorded.filter((s) => rec.scenarios.get(s.name)!.hash !== scenarioHash(s));
     t.same(stale.map((s) => s.name), [], `no scenario changed since it was recorded (else: vgic-harness conformance --kernel ${rec.kernel} --gic ${rec.gic} --record scenarios/recorded)`);
     const profile = profileForKernel(rec.kernel, null);
-    const model = runModel(recorded, profile, rec.gic);
+    const model = runModel(recorded, profile, rec.gic, rec.kvmMode);
     let steps = 0;
     const unexplained: string[] = [];
     recorded.forEach((s, i) => {
@@ -37,7 +37,7 @@ for (const f of files) {
       steps += c.steps;
       unexplained.push(...c.diffs.filter((d) => d.known === null).map(describeDiff));
     });
-    t.same(unexplained, [], `${steps} steps of real ${rec.release} (GICv${rec.gic}) on profile ${profile}: no unexplained difference`);
+    t.same(unexplained, [], `${steps} steps of real ${rec.release} (GICv${rec.gic}) (${rec.kvmMode}) on profile ${profile}: no unexplained difference`);
     t.ok(steps >= 1000, `${steps} steps compared (at least 1,000)`);
     t.end();
   });

@@ -65,9 +65,13 @@ export interface PairOutcome {
   problem: string | null;
 }
 
-/** Run the model over every step, scenario by scenario (a fresh VM each: every scenario starts with `vm`). */
-export function runModel(scenarios: readonly Scenario[], profile: string, gic: 2 | 3): RawResult[][] {
-  const backend = new ModelBackend({ profile, hostGic: gic });
+/**
+ * Run the model over every step, scenario by scenario (a fresh VM each: every scenario starts with
+ * `vm`), on a host like the one QEMU gives real KVM: its GIC version, and VHE unless KVM runs in
+ * nvhe or protected mode.
+ */
+export function runModel(scenarios: readonly Scenario[], profile: string, gic: 2 | 3, kvmMode: KvmMode = 'vhe'): RawResult[][] {
+  const backend = new ModelBackend({ profile, hostGic: gic, vhe: kvmMode === 'vhe' });
   try {
     return scenarios.map((s) => s.steps.map((st) => backend.exec(st)));
   } finally {
@@ -85,7 +89,7 @@ export async function runPair(
   known: KnownDifferences,
 ): Promise<PairOutcome> {
   const t0 = Date.now();
-  const model = runModel(scenarios, profile, gic);
+  const model = runModel(scenarios, profile, gic, kvmMode);
   const modelMs = Date.now() - t0;
   const steps: Step[] = scenarios.flatMap((s) => s.steps);
   const kvm = await runOnKvm(cache, { kernel: kernel.path, gic, kvmMode }, steps);
@@ -224,7 +228,7 @@ export async function conformanceCommand(opts: ConformanceOptions, io: Conforman
       const o = await runPair(cache, kernel, gic, opts.kvmMode, profile, byGic.get(gic)!, known);
       if (opts.recordDir !== null && o.problem === null && !kernel.custom) {
         const file = join(opts.recordDir, `linux-${kernel.version}-gicv${gic}.txt`);
-        await writeFile(file, formatRecording({ kernel: kernel.version, gic, release: o.release ?? '' }, byGic.get(gic)!, o.comparisons.map((c) => c.results.map((r) => r.kvm))));
+        await writeFile(file, formatRecording({ kernel: kernel.version, gic, release: o.release ?? '', kvmMode: opts.kvmMode }, byGic.get(gic)!, o.comparisons.map((c) => c.results.map((r) => r.kvm))));
         log(`recorded ${file}`);
       }
       totals.steps += o.steps;

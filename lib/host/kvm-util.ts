@@ -112,7 +112,7 @@ export function vmCreateBarebones(opts: VmOptions = {}): KvmVm {
  */
 function vmOptions(opts: unknown, fn: string): VmOptions {
   if (opts === undefined || opts === null) return {};
-  const o = readProps(objectArg(opts, fn, 'opts'), ['ipaBits', 'priBits', 'idBits', 'profile', 'gicv2Compat', 'directSgis', 'accessBudget', 'gicv5'], fn, 'opts');
+  const o = readProps(objectArg(opts, fn, 'opts'), ['ipaBits', 'priBits', 'idBits', 'profile', 'gicv2Compat', 'directSgis', 'vhe', 'accessBudget', 'gicv5'], fn, 'opts');
   const out: VmOptions = {};
   const ipaBits = o.ipaBits;
   if (ipaBits !== undefined) {
@@ -135,7 +135,7 @@ function vmOptions(opts: unknown, fn: string): VmOptions {
     if (typeof profile !== 'string' || !findProfile(profile)) badArg(fn, 'opts.profile', profile, `a host-kernel profile (${PROFILES.map((p) => p.name).join(', ')})`);
     out.profile = profile;
   }
-  for (const key of ['gicv2Compat', 'directSgis'] as const) {
+  for (const key of ['gicv2Compat', 'directSgis', 'vhe'] as const) {
     const v = o[key];
     if (v === undefined) continue;
     if (typeof v !== 'boolean') badArg(fn, `opts.${key}`, v, 'a boolean');

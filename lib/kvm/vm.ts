@@ -48,6 +48,8 @@ export interface VmOptions {
   directSgis?: boolean;
   /** Host ICH_VTR_EL2.IDbits: 16 (most hosts) or 24 (QEMU's GICv3). */
   idBits?: 16 | 24;
+  /** KVM runs in VHE mode (the ptimer is hardware-mapped); default false (nVHE). */
+  vhe?: boolean;
   /** Guest accesses one KVM_RUN may perform before the run is declared a runaway. */
   accessBudget?: number;
   /** The host has a GICv5 (KVM_DEV_TYPE_ARM_VGIC_V5 exists; no GICv2 emulation): lib/vgic/v5/host.ts. */
@@ -94,6 +96,7 @@ export class KvmVm {
       // vgic_v5_probe(): "can_emulate_gicv2 = false" on a GICv5 host.
       ...(opts.gicv5 ? { gicv2Compat: false } : {}),
       ...(opts.idBits !== undefined ? { idBits: opts.idBits } : {}),
+      ...(opts.vhe !== undefined ? { vhe: opts.vhe } : {}),
     };
     const vm = this;
     this.dist = new VgicDist(resolveProfile(opts.profile), caps, {

@@ -29,6 +29,12 @@ export interface VgicHostCaps {
   readonly directSgis: boolean;
   /** Number of list registers (only bounds how many IRQs the model can keep active at once). */
   readonly nrLr: number;
+  /**
+   * The host kernel runs KVM in VHE mode (has_vhe(): kvm-arm.mode=vhe on a CPU with VHE, as
+   * QEMU's -cpu max): the ptimer is a direct, hardware-mapped timer (arch_timer.c: get_timer_map).
+   * False: nVHE (and pKVM), the ptimer is emulated.
+   */
+  readonly vhe: boolean;
 }
 
 export const DEFAULT_HOST_CAPS: VgicHostCaps = {
@@ -39,6 +45,7 @@ export const DEFAULT_HOST_CAPS: VgicHostCaps = {
   a3v: true,
   directSgis: false,
   nrLr: 4,
+  vhe: false,
 };
 
 /** Guest RAM as the vGIC reads and writes it (kvm_read_guest / kvm_write_guest): the ITS and LPI tables. */
