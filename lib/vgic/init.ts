@@ -145,13 +145,19 @@ export function vgicMapResources(dist: VgicDist): number {
 }
 
 /**
- * kvm_vgic_inject_irq(): lazy init, EINVAL for a missing IRQ, and a silent no-op unless the caller
- * is the IRQ's owner (userspace passes owner NULL; the arch timer passes its context:
- * vgic_validate_injection). Level IRQs follow the line; edge IRQs latch on a rising level only.
+ * kvm_vgic_inject_irq(): lazy init (6.1, 6.12; 7.2 leaves it to its callers and injects nothing,
+ * returning 0, while the vGIC is not initialised: profiles.ts irqLineOrder), EINVAL for a missing
+ * IRQ, and a silent no-op unless the caller is the IRQ's owner (userspace passes owner NULL; the
+ * arch timer passes its context: vgic_validate_injection). Level IRQs follow the line; edge IRQs
+ * latch on a rising level only; every valid injection is queued (vgic_queue_irq_unlock).
  */
 export function vgicInjectIrq(dist: VgicDist, vcpu: VgicCpu | null, intid: number, level: boolean, owner: string | null = null): number {
-  const ret = vgicLazyInit(dist);
-  if (ret) return ret;
+  if (dist.profile.irqLineOrder === 'init-first') {
+    if (!dist.initialized) return 0;
+  } else {
+    const ret = vgicLazyInit(dist);
+    if (ret) return ret;
+  }
   if (intid < VGIC_NR_PRIVATE_IRQS && !vcpu) return -EINVAL;
   const irq = intid < VGIC_NR_PRIVATE_IRQS ? vcpu!.privateIrqs[intid] ?? null : dist.spis[intid - VGIC_NR_PRIVATE_IRQS] ?? null;
   if (!irq) return -EINVAL;

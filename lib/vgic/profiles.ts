@@ -40,6 +40,22 @@ export interface HostProfile {
   readonly maintIrqAttr: boolean;
   /** vgic_v2_cpu_registers has GIC_CPU_DEACTIVATE (GICC_DIR) for userspace (absent in 6.1, 6.12). */
   readonly v2CpuDirUaccess: boolean;
+  /**
+   * KVM_IRQ_LINE's order of checks (arm.c: kvm_vm_ioctl_irq_line) for PPIs and SPIs: 'vcpu-first'
+   * looks the vCPU and the INTID up first and leaves vgic_lazy_init to kvm_vgic_inject_irq (6.1,
+   * 6.12: EINVAL before EBUSY on an uninitialised GICv3, and a refused line never initialises a
+   * GICv2); 'init-first' calls vgic_lazy_init before anything else (7.2). Measured (scenarios
+   * v3-irq-line-order-before-init, v2-irq-line-lazy-init-*); unmeasured era profiles keep
+   * 'vcpu-first'.
+   */
+  readonly irqLineOrder: 'vcpu-first' | 'init-first';
+  /**
+   * What KVM_IRQ_LINE's vCPU field names: 'id' (kvm_get_vcpu_by_id: 6.12, 7.2) or 'index' (6.1 and
+   * before: kvm_get_vcpu for CPU lines; for PPIs the vCPU at that index passes its vcpu_id to
+   * kvm_vgic_inject_irq, which takes it as an index again). Differs only when ids are not indices
+   * (scenario v3-irq-line-vcpu-id).
+   */
+  readonly irqLineVcpu: 'id' | 'index';
 }
 
 /** The switches added for real kernels, as the newest kernels have them. */
@@ -61,6 +77,8 @@ export const PROFILES: readonly HostProfile[] = [
     ctlrIrCesAtRev3: false,
     revAtCreate: false,
     ...OLDER,
+    irqLineOrder: 'vcpu-first',
+    irqLineVcpu: 'index',
   },
   {
     name: 'v2-groups-flag',
@@ -75,6 +93,8 @@ export const PROFILES: readonly HostProfile[] = [
     ctlrIrCesAtRev3: false,
     revAtCreate: false,
     ...OLDER,
+    irqLineOrder: 'vcpu-first',
+    irqLineVcpu: 'index',
   },
   {
     name: 'iidr-noop',
@@ -89,6 +109,8 @@ export const PROFILES: readonly HostProfile[] = [
     ctlrIrCesAtRev3: true,
     revAtCreate: true,
     ...CURRENT,
+    irqLineOrder: 'vcpu-first',
+    irqLineVcpu: 'id',
   },
   {
     name: 'iidr-fix',
@@ -103,6 +125,8 @@ export const PROFILES: readonly HostProfile[] = [
     ctlrIrCesAtRev3: true,
     revAtCreate: true,
     ...CURRENT,
+    irqLineOrder: 'vcpu-first',
+    irqLineVcpu: 'id',
   },
   {
     name: 'series-p1',
@@ -117,6 +141,8 @@ export const PROFILES: readonly HostProfile[] = [
     ctlrIrCesAtRev3: true,
     revAtCreate: true,
     ...CURRENT,
+    irqLineOrder: 'vcpu-first',
+    irqLineVcpu: 'id',
   },
   {
     name: 'series-p3',
@@ -131,6 +157,8 @@ export const PROFILES: readonly HostProfile[] = [
     ctlrIrCesAtRev3: true,
     revAtCreate: true,
     ...CURRENT,
+    irqLineOrder: 'vcpu-first',
+    irqLineVcpu: 'id',
   },
   // Profiles named after real kernels: every switch is what `vgic-harness conformance` observed
   // on that Debian arm64 kernel under QEMU (README, "Conformance against real KVM").
@@ -147,6 +175,8 @@ export const PROFILES: readonly HostProfile[] = [
     ctlrIrCesAtRev3: true,
     revAtCreate: false,
     ...OLDER,
+    irqLineOrder: 'vcpu-first',
+    irqLineVcpu: 'index',
   },
   {
     name: 'linux-6.12.43',
@@ -161,6 +191,8 @@ export const PROFILES: readonly HostProfile[] = [
     ctlrIrCesAtRev3: true,
     revAtCreate: false,
     ...OLDER,
+    irqLineOrder: 'vcpu-first',
+    irqLineVcpu: 'id',
   },
   {
     name: 'linux-6.12.117',
@@ -175,6 +207,8 @@ export const PROFILES: readonly HostProfile[] = [
     ctlrIrCesAtRev3: true,
     revAtCreate: false,
     ...OLDER,
+    irqLineOrder: 'vcpu-first',
+    irqLineVcpu: 'id',
   },
   {
     name: 'linux-7.2.13',
@@ -189,6 +223,8 @@ export const PROFILES: readonly HostProfile[] = [
     ctlrIrCesAtRev3: true,
     revAtCreate: true,
     ...CURRENT,
+    irqLineOrder: 'init-first',
+    irqLineVcpu: 'id',
   },
 ];
 
