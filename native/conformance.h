@@ -11,7 +11,7 @@
 
 /* Guest RAM: the code above, one memslot. */
 #define GUEST_RAM_BASE	0x80000000
-#define GUEST_RAM_SIZE	0x10000
+#define GUEST_RAM_SIZE	0x80000
 
 #define OP_NOP		0
 #define OP_R8		1

@@ -23,9 +23,10 @@
 // constants in lib/uapi (GICD_IIDR, KVM_VGIC_V3_ADDR_TYPE_DIST...), combined left to right with
 // + - * | and << (no spaces, no precedence).
 import * as gic from '../uapi/gic.ts';
+import * as its from '../uapi/its.ts';
 import * as kvm from '../uapi/kvm.ts';
 import * as cpuif from '../vgic/cpuif-regs.ts';
-import { PORT_BASE } from './port.ts';
+import { GUEST_RAM_BASE, PORT_BASE } from './port.ts';
 import { guestSysreg } from './sysregs.ts';
 
 export const GUEST_OPS = ['r8', 'r16', 'r32', 'r64', 'w8', 'w16', 'w32', 'w64', 'mrs', 'msr', 'unmask', 'wfi'] as const;
@@ -77,13 +78,14 @@ const GROUPS: Record<string, number> = {
 
 /** Every numeric constant of lib/uapi plus the sysreg attribute encodings, by name. */
 const SYMBOLS = new Map<string, bigint>();
-for (const mod of [gic, kvm, cpuif]) {
+for (const mod of [gic, its, kvm, cpuif]) {
   for (const [k, v] of Object.entries(mod)) {
     if (typeof v === 'number' && Number.isInteger(v)) SYMBOLS.set(k, BigInt(v));
     else if (typeof v === 'bigint') SYMBOLS.set(k, v);
   }
 }
 SYMBOLS.set('PORT_BASE', BigInt(PORT_BASE));
+SYMBOLS.set('GUEST_RAM_BASE', BigInt(GUEST_RAM_BASE));
 
 function term(tok: string): bigint | null {
   if (/^0x[0-9a-f_]+$/i.test(tok)) return BigInt(tok.replace(/_/g, ''));

@@ -3,7 +3,7 @@
 export const PORT_BASE = 0x70000000;
 export const PORT_CMD = 0x00;
 export const GUEST_RAM_BASE = 0x80000000;
-export const GUEST_RAM_SIZE = 0x10000;
+export const GUEST_RAM_SIZE = 0x80000;
 
 /** Opcodes of the guest's command word (conformance.h OP_*). */
 export const GUEST_OPCODES = {
