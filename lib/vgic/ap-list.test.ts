@@ -52,7 +52,7 @@ t.test('no exit between GICD_CTLR off and on (userspace): nothing was pruned, th
     },
   });
   t.equal(runUntilSync(vcpus[0]!), 0, 'SPI 40 pending and queued');
-  t.equal(vcpus[0]!.vgic.candidates.items.map((i) => i.intid).join(), String(SPI), 'on vCPU 0 list');
+  t.equal(vcpus[0]!.vgic.apList.items.map((i) => i.intid).join(), String(SPI), 'on vCPU 0 list');
   t.equal(distSet(fd, GICD_CTLR, 0x10), 0, 'userspace: distributor off');
   t.equal(distSet(fd, GICD_CTLR, 0x12), 0, 'and on again, the vCPU never having run');
   t.equal(runUntilSync(vcpus[0]!), SPI, 'still on the list: delivered');
@@ -103,10 +103,10 @@ t.test('a retarget moves a queued SPI only when the old vCPU prunes its list', (
   t.equal(runUntilSync(vcpus[1]!), 0, 'vCPU 1 set up');
   t.equal(distSet(fd, GICD_ISPENDR + 4, bit), 0, 'userspace: SPI 40 pending, queued on vCPU 0');
   t.equal(distSet(fd, GICD_IROUTER + SPI * 8, 1), 0, 'IROUTER: to vCPU 1 (queues nothing)');
-  t.equal(vcpus[0]!.vgic.candidates.length, 1, 'still on vCPU 0 list');
+  t.equal(vcpus[0]!.vgic.apList.length, 1, 'still on vCPU 0 list');
   t.equal(runUntilSync(vcpus[1]!), 1023, 'vCPU 1: not on its list yet');
   pruneApList(vm.dist, vcpus[0]!.vgic); // vCPU 0 exits (a host tick, a trap)
-  t.equal(vcpus[1]!.vgic.candidates.length, 1, 'migrated to vCPU 1 list');
+  t.equal(vcpus[1]!.vgic.apList.length, 1, 'migrated to vCPU 1 list');
   t.equal(runUntilSync(vcpus[1]!), SPI, 'vCPU 1 takes it');
   t.end();
 });

@@ -1,4 +1,4 @@
-// Who is on which vCPU's ap_list (irq.ts: CandidateList), as KVM decides it (vgic.c):
+// Who is on which vCPU's ap_list (irq.ts: ApList), as KVM decides it (vgic.c):
 //
 // - vgic_target_oracle(): an active interrupt belongs to the vCPU whose list holds it (else its
 //   target); an enabled, pending one to its target vCPU, unless the distributor is disabled;
@@ -43,8 +43,8 @@ export function queueIrq(dist: VgicDist, irq: VgicIrq): void {
     const to = targetOracle(dist, irq);
     const vcpu = to >= 0 ? dist.vcpus[to] : undefined;
     if (vcpu) {
-      vcpu.candidates.add(irq);
-      irq.list = vcpu.candidates;
+      vcpu.apList.add(irq);
+      irq.list = vcpu.apList;
     }
   }
   dist.kick();
@@ -52,7 +52,7 @@ export function queueIrq(dist: VgicDist, irq: VgicIrq): void {
 
 /** vgic_prune_ap_list(): drop or move what the oracle no longer gives to `vcpu`. */
 export function pruneApList(dist: VgicDist, vcpu: VgicCpu): void {
-  const list = vcpu.candidates;
+  const list = vcpu.apList;
   const items = list.items;
   // Backwards: remove() moves the last item, already looked at, into the freed slot.
   for (let i = items.length - 1; i >= 0; i--) {
@@ -64,8 +64,8 @@ export function pruneApList(dist: VgicDist, vcpu: VgicCpu): void {
     const dest = to >= 0 ? dist.vcpus[to] : undefined;
     if (dest) {
       // "This interrupt looks like it has to be migrated": onto the new target's list, kicked.
-      dest.candidates.add(irq);
-      irq.list = dest.candidates;
+      dest.apList.add(irq);
+      irq.list = dest.apList;
       dist.kick();
     } else {
       irq.unlisted();

@@ -1,4 +1,4 @@
-// The CPU interface looks only at each vCPU's ap_list (irq.ts: CandidateList; ap-list.ts) instead
+// The CPU interface looks only at each vCPU's ap_list (irq.ts: ApList; ap-list.ts) instead
 // of every interrupt. This property test drives random interrupt and CPU-interface state (seeded)
 // through the paths KVM has: state changes that call vgic_queue_irq_unlock (ISPENDR, ISENABLER,
 // ISACTIVER, IGROUPR, line injection, MSIs) and those that do not (ICPENDR, ICENABLER, a retarget,
@@ -72,7 +72,7 @@ function prune(dist: VgicDist, v: VgicCpu): void {
 /** What the model's lists hold, by interrupt. */
 function modelLists(dist: VgicDist): Map<VgicIrq, number> {
   const m = new Map<VgicIrq, number>();
-  for (const v of dist.vcpus) for (const irq of v.candidates.items) m.set(irq, v.vcpuIdx);
+  for (const v of dist.vcpus) for (const irq of v.apList.items) m.set(irq, v.vcpuIdx);
   return m;
 }
 
@@ -297,9 +297,9 @@ function checkAll(tt: Test, dist: VgicDist, what: string): boolean {
   // An LPI freed from lpi_xa is gone from the reference too (it can only have left a list by a prune).
   for (const irq of onList.keys()) if (irq.intid >= VGIC_MIN_LPI && dist.lpis.get(irq.intid) !== irq) onList.delete(irq);
   for (const v of dist.vcpus) {
-    const items = v.candidates.items;
+    const items = v.apList.items;
     for (let i = 0; i < items.length; i++) {
-      if (items[i]!.list !== v.candidates || items[i]!.listIndex !== i) return tt.fail(`${what}: vCPU ${v.vcpuIdx} list slot ${i} says ${items[i]!.listIndex}`) as false;
+      if (items[i]!.list !== v.apList || items[i]!.listIndex !== i) return tt.fail(`${what}: vCPU ${v.vcpuIdx} list slot ${i} says ${items[i]!.listIndex}`) as false;
     }
     const want = allIrqs(dist, v).map((i) => i.intid).sort((a, b) => a - b);
     const got = items.map((i) => i.intid).sort((a, b) => a - b);
@@ -339,7 +339,7 @@ function itsSetup(rand: () => number): ItsFix {
 }
 
 for (const model of ['v3', 'v2', 'v3+its'] as const) {
-  t.test(`${model}: candidate lists and delivery decisions match a scan of every interrupt (seed ${SEED})`, (tt) => {
+  t.test(`${model}: ap_lists and delivery decisions match the reference (seed ${SEED})`, (tt) => {
     const rand = seededRandom(SEED + ['v3', 'v2', 'v3+its'].indexOf(model));
     onList.clear();
     itsStep = false;

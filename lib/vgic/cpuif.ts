@@ -83,7 +83,7 @@ const G1 = 2;
  * oracle gives to this vCPU (enabled, pending, targeting it, distributor enabled), not active.
  */
 function bestPending(dist: VgicDist, vcpu: VgicCpu, groups: number, checkPriority: boolean): VgicIrq | null {
-  const items = vcpu.candidates.items;
+  const items = vcpu.apList.items;
   const n = items.length;
   if (n === 0 || !dist.enabled) return null;
   const c = vcpu.cpuif;
@@ -143,7 +143,7 @@ export function irqSignalled(dist: VgicDist, vcpu: VgicCpu): boolean {
  * pruned); group enables are not consulted.
  */
 function vgicPendingIrq(dist: VgicDist, vcpu: VgicCpu): boolean {
-  const items = vcpu.candidates.items;
+  const items = vcpu.apList.items;
   if (!dist.enabled) return false;
   const c = vcpu.cpuif;
   const pm = priMask(c);

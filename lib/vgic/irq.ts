@@ -15,11 +15,12 @@ export const enum IrqConfig {
  * only when something calls queueIrq() (vgic_queue_irq_unlock: where KVM makes it pending,
  * enabled or active) and vgic_target_oracle() names a vCPU; it leaves only when that vCPU prunes
  * its list at an exit (vgic_prune_ap_list: the oracle names nobody, or moves it to another vCPU).
- * So the list may hold interrupts that are no longer deliverable (until the next exit), and an
+ * So the list may hold interrupts that are no longer deliverable (until the next exit); an
  * interrupt that becomes deliverable without a queueIrq() call (the distributor re-enabled after
- * a prune, a retarget) is not on any list: real KVM does not deliver those either.
+ * a prune) is on no list, and a retargeted one stays on its old vCPU's list until that vCPU
+ * prunes it: real KVM delivers neither in the meantime.
  */
-export class CandidateList {
+export class ApList {
   readonly items: VgicIrq[] = [];
 
   /** The vCPU (index) whose list this is. */
@@ -79,7 +80,7 @@ export class VgicIrq {
   /** Index of the vCPU this IRQ is routed to, or -1 for none (vgic_irq.target_vcpu). */
   targetVcpu = -1;
   /** The ap_list this IRQ is on (irq->vcpu in KVM) and its index there; null / -1 when on none (ap-list.ts). */
-  list: CandidateList | null = null;
+  list: ApList | null = null;
   listIndex = -1;
 
   constructor(intid: number) {

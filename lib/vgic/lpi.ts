@@ -4,7 +4,7 @@
 // its_sync_lpi_pending_table, vgic_its_invall; vgic-v3.c: vgic_v3_lpi_sync_pending_status,
 // vgic_v3_save_pending_tables; vgic.c: vgic_get_lpi, vgic_put_irq, vgic_flush_pending_lpis).
 //
-// Delivery: an LPI is a VgicIrq, queued on its target vCPU's ap_list (irq.ts: CandidateList) by
+// Delivery: an LPI is a VgicIrq, queued on its target vCPU's ap_list (irq.ts: ApList) by
 // the same queueIrq() as SGIs, PPIs and SPIs, wherever KVM calls vgic_queue_irq_unlock() for it
 // (an MSI, a configuration or pending-table sync), and pruned from it by the same rules
 // (ap-list.ts); the CPU interface (cpuif.ts) decides among them all by one rule.
@@ -219,7 +219,7 @@ export function vgicEnableLpis(dist: VgicDist, vcpu: VgicCpu): void {
  * nothing else references).
  */
 export function vgicFlushPendingLpis(_dist: VgicDist, vcpu: VgicCpu): void {
-  const lpis = vcpu.candidates.items.filter(isLpi);
+  const lpis = vcpu.apList.items.filter(isLpi);
   for (const lpi of lpis) {
     lpi.pendingLatch = false;
     unlistIrq(lpi);

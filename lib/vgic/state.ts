@@ -2,7 +2,7 @@
 // (include/kvm/arm_vgic.h), plus the few facts about the host the model depends on.
 
 import { VGIC_NR_PRIVATE_IRQS, VGIC_NR_SGIS, VGIC_V3_MAX_CPUS } from '../uapi/kvm.ts';
-import { CandidateList, IrqConfig, VgicIrq } from './irq.ts';
+import { ApList, IrqConfig, VgicIrq } from './irq.ts';
 import type { VgicIts } from './its/state.ts';
 import type { VgicLpi } from './lpi.ts';
 import type { HostProfile } from './profiles.ts';
@@ -127,8 +127,8 @@ export class VgicCpu {
   lpisEnabled = false;
   pendbaser = 0n;
   readonly cpuif: CpuIfState;
-  /** The interrupts KVM has queued for this vCPU (its ap_list; irq.ts CandidateList, ap-list.ts). */
-  readonly candidates: CandidateList;
+  /** The interrupts KVM has queued for this vCPU (its ap_list; irq.ts ApList, ap-list.ts). */
+  readonly apList: ApList;
   /** GICR_WAKER is RAZ/WI in KVM; nothing to store. */
 
   constructor(vcpuId: number, vcpuIdx: number, mpidr: number, caps: VgicHostCaps) {
@@ -136,7 +136,7 @@ export class VgicCpu {
     this.vcpuIdx = vcpuIdx;
     this.mpidr = mpidr;
     this.cpuif = new CpuIfState(caps.priBits, caps.idBits);
-    this.candidates = new CandidateList(vcpuIdx);
+    this.apList = new ApList(vcpuIdx);
   }
 }
 

@@ -120,8 +120,8 @@ function invariant(f: ItsFix): string | null {
   }
   const listed = new Set<unknown>();
   for (const v of dist.vcpus) {
-    for (const [i, l] of v.candidates.items.entries()) {
-      if (l.list !== v.candidates || l.listIndex !== i) return `IRQ ${l.intid} at ${i} on vCPU ${v.vcpuIdx} says list index ${l.listIndex}`;
+    for (const [i, l] of v.apList.items.entries()) {
+      if (l.list !== v.apList || l.listIndex !== i) return `IRQ ${l.intid} at ${i} on vCPU ${v.vcpuIdx} says list index ${l.listIndex}`;
       if (l.intid < 8192) continue;
       if (listed.has(l)) return `LPI ${l.intid} listed twice`;
       listed.add(l);
@@ -255,7 +255,7 @@ function step(f: ItsFix): { what: string; run: () => number } {
         what: `vCPU ${v.vcpuIdx} exits (prune)`,
         run: () => {
           pruneApList(f.vm.dist, v);
-          return v.candidates.items.every((irq) => targetOracle(f.vm.dist, irq) === v.vcpuIdx) ? 0 : -1000;
+          return v.apList.items.every((irq) => targetOracle(f.vm.dist, irq) === v.vcpuIdx) ? 0 : -1000;
         },
       };
     }
