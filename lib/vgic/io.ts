@@ -16,7 +16,7 @@ import {
 } from '../uapi/gic.ts';
 import { KVM_VGIC_V2_CPU_SIZE, KVM_VGIC_V2_DIST_SIZE, KVM_VGIC_V3_DIST_SIZE, KVM_VGIC_V3_REDIST_SIZE } from '../uapi/kvm.ts';
 import { pruneApList } from './ap-list.ts';
-import { SPURIOUS_INTID, acknowledge, deactivate, endOfInterrupt, highestPending, runningPriority } from './cpuif.ts';
+import { SPURIOUS_INTID, acknowledge, deactivate, endOfInterrupt, highestPending, priMask, runningPriority } from './cpuif.ts';
 import { itsMmioRead, itsMmioWrite } from './its/registers.ts';
 import { type AccessCtx, type RegisterTable, mmioRead, mmioWrite } from './mmio.ts';
 import { V2_DIST_TABLE } from './mmio-v2.ts';
@@ -111,7 +111,7 @@ function giccRead({ dist, vcpu }: AccessCtx, offset: number): number {
       // The hardware GICV_HPPIR names the best pending interrupt of an enabled group whose
       // priority passes the PMR (running priority aside): measured on real KVM under QEMU.
       const best = highestPending(dist, vcpu, { g0: c.igrpen0 === 1, g1: c.igrpen1 === 1 }, false);
-      return best !== null && (best.priority & 0xf8) < (c.pmr & 0xf8) ? best.intid : SPURIOUS_INTID;
+      return best !== null && (best.priority & priMask(c)) < (c.pmr & priMask(c)) ? best.intid : SPURIOUS_INTID;
     }
     case GIC_CPU_ACTIVEPRIO:
       return c.ap1r[0]! | c.ap0r[0]!;
