@@ -40,3 +40,11 @@ bench: $(STAMP)
 
 clean:
 	rm -rf node_modules .tap
+
+# Conformance against real KVM (README): Debian arm64 kernels under QEMU TCG vs the model.
+# Installs what is missing (apt); CONF_FLAGS passes options, e.g. CONF_FLAGS="--gic 3 -v".
+CONF_KERNELS ?= 6.12.117 7.2.13
+CONF_FLAGS ?=
+.PHONY: conformance
+conformance: $(STAMP)
+	@set -f; $(NODE) bin/vgic-harness.ts conformance $(addprefix --kernel ,$(CONF_KERNELS)) $(CONF_FLAGS)

@@ -18,9 +18,16 @@ import type { GicModel, IidrPolicy, VgicSnapshot, VmmStyle } from '../lib/snapsh
 import { WorkloadError, restoreInto, saveSource } from '../lib/snapshot/workload.ts';
 import { parseSnapshotYaml, stringifySnapshot } from '../lib/snapshot/yaml-io.ts';
 
-/** Columns and rows, in the order of lib/vgic/profiles.ts (checked below). */
+/** Columns and rows of the era tables, in the order of lib/vgic/profiles.ts (checked below). */
 const P = ['pre-groups', 'v2-groups-flag', 'iidr-noop', 'iidr-fix', 'series-p1', 'series-p3'] as const;
-type Profile = (typeof P)[number];
+/**
+ * The profiles named after real kernels (measured by `vgic-harness conformance`): their own
+ * tables, rows = source kernel, columns = destination kernel plus series-p3 (upgrading a real
+ * kernel to the patched one), so "upgrade from 6.1.164 to 6.12.117" is a cell.
+ */
+const REAL = ['linux-6.1.164', 'linux-6.12.43', 'linux-6.12.117', 'linux-7.2.13'] as const;
+const REAL_COLS = [...REAL, 'series-p3'] as const;
+type Profile = (typeof P)[number] | (typeof REAL)[number];
 const NR_VCPUS = 2;
 
 // --- the rules each expected cell is made of ---------------------------------------------------
@@ -85,8 +92,8 @@ const RULES: Readonly<Record<string, Rule>> = {
   C: { means: "vCPU 1's CPU interface, which Firecracker reads and writes as cpu 0", lost: () => ['GICC_CTLR (vCPU 1)', 'GICC_PMR (vCPU 1)', 'GICC_BPR (vCPU 1)'] },
 };
 
-/** One row per source profile; each cell is a string of rule letters, destinations in P's order. */
-type Table = Readonly<Record<Profile, readonly [string, string, string, string, string, string]>>;
+/** One row per source profile; each cell is a string of rule letters, destinations in column order. */
+type Table = Readonly<Partial<Record<Profile, readonly string[]>>>;
 
 // QEMU's GICv2 sequence, VMM writes no IIDR (QEMU as it is). The source guest on pre-groups
 // cannot change groups (IGROUPR read-only), so nothing can be lost; everywhere else the guest's
@@ -136,17 +143,44 @@ const QEMU_V3_KEEP: Table = {
   'series-p3':      ['GR', 'E', 'R', 'R', 'R', 'R'],
 };
 
+// Real kernels. All four default to revision 3 and gate GICv2 userspace IGROUPR behind an IIDR
+// write (v2_groups_user_writable), so without one the groups are dropped everywhere but on
+// series-p3; with the saved IIDR written back, every destination accepts revision 3 (6.1.164 and
+// 6.12.43 take any revision and keep 3; 6.12.117 and 7.2.13 select 2 or 3) and sets the flag.
+const REAL_V2_NONE: Table = {
+  'linux-6.1.164':  ['G', 'G', 'G', 'G', '.'],
+  'linux-6.12.43':  ['G', 'G', 'G', 'G', '.'],
+  'linux-6.12.117': ['G', 'G', 'G', 'G', '.'],
+  'linux-7.2.13':   ['G', 'G', 'G', 'G', '.'],
+};
+const REAL_V2_KEEP: Table = {
+  'linux-6.1.164':  ['.', '.', '.', '.', '.'],
+  'linux-6.12.43':  ['.', '.', '.', '.', '.'],
+  'linux-6.12.117': ['.', '.', '.', '.', '.'],
+  'linux-7.2.13':   ['.', '.', '.', '.', '.'],
+};
+// GICv3 groups are always restored; QEMU's IROUTER stride is the only loss, with or without IIDR
+// (QEMU writes it after CTRL_INIT, so 6.1/6.12's pre-INIT EBUSY does not apply).
+const REAL_V3: Table = {
+  'linux-6.1.164':  ['R', 'R', 'R', 'R', 'R'],
+  'linux-6.12.43':  ['R', 'R', 'R', 'R', 'R'],
+  'linux-6.12.117': ['R', 'R', 'R', 'R', 'R'],
+  'linux-7.2.13':   ['R', 'R', 'R', 'R', 'R'],
+};
+
 /** Firecracker, same profile on both sides (the diagonal; other cells are not run). */
 type Diagonal = Readonly<Record<Profile, string>>;
 // IROUTER stride 8 and Firecracker's NR_IRQS 128 (no SPI 200): routing survives; only S remains.
 // With 'keep' the IIDR write is a same-profile write, accepted everywhere ('exact' matches).
 const FIRECRACKER_V3_DIAGONAL: Diagonal = {
   'pre-groups': 'S', 'v2-groups-flag': 'S', 'iidr-noop': 'S', 'iidr-fix': 'S', 'series-p1': 'S', 'series-p3': 'S',
+  'linux-6.1.164': 'S', 'linux-6.12.43': 'S', 'linux-6.12.117': 'S', 'linux-7.2.13': 'S',
 };
 // Same-profile GICv2: the shared IGROUPR words are dropped by the 'flag' kernels as with QEMU;
 // on pre-groups the guest changed no group at all.
 const FIRECRACKER_V2_DIAGONAL: Diagonal = {
   'pre-groups': 'BTC', 'v2-groups-flag': 'gbBTC', 'iidr-noop': 'gbBTC', 'iidr-fix': 'gbBTC', 'series-p1': 'gbBTC', 'series-p3': 'bBTC',
+  'linux-6.1.164': 'gbBTC', 'linux-6.12.43': 'gbBTC', 'linux-6.12.117': 'gbBTC', 'linux-7.2.13': 'gbBTC',
 };
 
 // --- running one migration ----------------------------------------------------------------------
@@ -230,11 +264,11 @@ interface Cell {
 }
 
 /** Print the table (cells labelled by rule letters when they match a rule, else by number) and a legend. */
-function printTable(title: string, cells: readonly Cell[], columns: readonly Profile[]): void {
+function printTable(title: string, cells: readonly Cell[], columns: readonly Profile[], rows: readonly Profile[] = P): void {
   const labels = new Map<string, string>();
   let unknown = 0;
   for (const c of cells) if (!labels.has(c.actual)) labels.set(c.actual, c.code || `?${++unknown}`);
-  const w = Math.max(...P.map((p) => p.length)) + 2;
+  const w = Math.max(...columns.map((p) => p.length)) + 2;
   const head = 'source \\ destination'.length + 2;
   const line = (first: string, cols: readonly string[]): void => printInfo('%s', `${first.padEnd(head)}${cols.map((c) => c.padEnd(w)).join('')}`.trimEnd());
   const label = (c: Cell | undefined): string => (c ? labels.get(c.actual)! : '');
@@ -243,7 +277,7 @@ function printTable(title: string, cells: readonly Cell[], columns: readonly Pro
   if (cells.every((c) => c.src === c.dst)) {
     line('(same profile)', columns.map((p) => label(cells.find((c) => c.src === p))));
   } else {
-    for (const src of P) line(src, columns.map((dst) => label(cells.find((x) => x.src === src && x.dst === dst))));
+    for (const src of rows) line(src, columns.map((dst) => label(cells.find((x) => x.src === src && x.dst === dst))));
   }
   for (const [text, l] of labels) {
     const why = [...l].map((letter) => RULES[letter]?.means).filter((m) => m && m !== 'preserved');
@@ -280,16 +314,17 @@ const POLICY_TEXT: Readonly<Record<IidrPolicy, string>> = {
   rev3: 'rev3',
 };
 
-/** Every source profile against every destination profile. */
-function fullMatrix(vmm: VmmStyle, model: GicModel, policy: IidrPolicy, table: Table): void {
-  const title = `${MODEL_NAME[model]}, ${VMM_NAME[vmm]} sequence, IIDR policy ${POLICY_TEXT[policy]}`;
+/** Every source profile (rows) against every destination profile (columns). */
+function fullMatrix(vmm: VmmStyle, model: GicModel, policy: IidrPolicy, table: Table, rows: readonly Profile[] = P, cols: readonly Profile[] = P): void {
+  const kind = rows === P ? '' : 'real kernels, ';
+  const title = `${MODEL_NAME[model]}, ${kind}${VMM_NAME[vmm]} sequence, IIDR policy ${POLICY_TEXT[policy]}`;
   const cells: Cell[] = [];
-  for (const src of P) {
+  for (const src of rows) {
     const s = runSource(vmm, model, src, policy);
     const ctx = contextFor(model, s.snapshot.nrIrqs);
-    P.forEach((dst, i) => cells.push(cellOf(src, dst, table[src][i], runDestination(dst, s), ctx)));
+    cols.forEach((dst, i) => cells.push(cellOf(src, dst, table[src]![i]!, runDestination(dst, s), ctx)));
   }
-  printTable(title, cells, P);
+  printTable(title, cells, cols, rows);
   verdict(title, cells);
 }
 
@@ -298,18 +333,19 @@ function diagonal(vmm: VmmStyle, model: GicModel, policies: readonly IidrPolicy[
   for (const policy of policies) {
     const title = `${MODEL_NAME[model]}, ${VMM_NAME[vmm]} sequence, same profile, IIDR policy ${POLICY_TEXT[policy]}`;
     const cells: Cell[] = [];
-    for (const p of P) {
+    for (const p of [...P, ...REAL]) {
       const s = runSource(vmm, model, p, policy);
       cells.push(cellOf(p, p, table[p], runDestination(p, s), contextFor(model, s.snapshot.nrIrqs)));
     }
-    printTable(title, cells, P);
+    printTable(title, cells, [...P, ...REAL]);
     verdict(title, cells);
   }
 }
 
 function profilesAreTheColumns(): void {
   const names = PROFILES.map((p) => p.name).join(', ');
-  if (names !== P.join(', ')) testFail('lib/vgic/profiles.ts lists [%s]; the EXPECTED tables are written for [%s]', names, P.join(', '));
+  const all = [...P, ...REAL].join(', ');
+  if (names !== all) testFail('lib/vgic/profiles.ts lists [%s]; the EXPECTED tables are written for [%s]', names, all);
 }
 
 selftest('vgic_migration', [
@@ -317,6 +353,10 @@ selftest('vgic_migration', [
   ['GICv2, QEMU sequence, VMM writes the saved IIDR', () => fullMatrix('qemu', 'v2', 'keep', QEMU_V2_KEEP)],
   ['GICv3, QEMU sequence, VMM writes no IIDR', () => fullMatrix('qemu', 'v3', 'none', QEMU_V3_NONE)],
   ['GICv3, QEMU sequence, VMM writes the saved IIDR', () => fullMatrix('qemu', 'v3', 'keep', QEMU_V3_KEEP)],
+  ['GICv2, real kernels, QEMU sequence, VMM writes no IIDR', () => fullMatrix('qemu', 'v2', 'none', REAL_V2_NONE, REAL, REAL_COLS)],
+  ['GICv2, real kernels, QEMU sequence, VMM writes the saved IIDR', () => fullMatrix('qemu', 'v2', 'keep', REAL_V2_KEEP, REAL, REAL_COLS)],
+  ['GICv3, real kernels, QEMU sequence, VMM writes no IIDR', () => fullMatrix('qemu', 'v3', 'none', REAL_V3, REAL, REAL_COLS)],
+  ['GICv3, real kernels, QEMU sequence, VMM writes the saved IIDR', () => fullMatrix('qemu', 'v3', 'keep', REAL_V3, REAL, REAL_COLS)],
   ['GICv3, Firecracker sequence, same profile', () => diagonal('firecracker', 'v3', ['none', 'keep'], FIRECRACKER_V3_DIAGONAL)],
   ['GICv2, Firecracker sequence, same profile', () => diagonal('firecracker', 'v2', ['none'], FIRECRACKER_V2_DIAGONAL)],
 ]);

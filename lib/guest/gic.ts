@@ -61,9 +61,23 @@ function* waitRwp(g: Guest, addr: number, bit: number): GuestProgram {
   yield* g.fail('RWP timeout');
 }
 
-/** gic_init(GIC_V3, nr_cpus): distributor once (here: by vCPU 0), then this vCPU's redistributor. */
+/**
+ * gic.c's statics: gic_lock and gic_common_ops (set once the distributor is initialised), per VM
+ * as a guest image's statics are. Guest globals, so every vCPU of the VM sees the same ones.
+ */
+const gicStatics = { __gic_lock: 0, __gic_common_ops: 0 };
+
+/**
+ * gic_init(GIC_V3, nr_cpus): gic_dist_init() under gic_lock (the first vCPU to take the lock
+ * initialises the distributor, the others wait for the lock and find it done), then this vCPU's
+ * redistributor. The wait matters: a vCPU that set its SGIs pending while another had the
+ * distributor disabled would find them never queued (KVM does not requeue on GICD_CTLR enable).
+ */
 export function* gicInit(g: Guest, _type: number, _nrCpus: number): GuestProgram {
-  if (g.vcpuId === 0) {
+  // spin_lock(&gic_lock): test and set with no access in between is atomic here
+  while (g.readGlobal(gicStatics, '__gic_lock')) yield* g.cpuRelax();
+  g.writeGlobal(gicStatics, '__gic_lock', 1);
+  if (!g.readGlobal(gicStatics, '__gic_common_ops')) {
     const typer = yield* g.readl(GICD_BASE_GVA + GICD_TYPER);
     const nrIrqs = Math.min(((typer & 0x1f) + 1) * 32, 1020);
     yield* g.writel(GICD_BASE_GVA + GICD_CTLR, 0);
@@ -75,7 +89,9 @@ export function* gicInit(g: Guest, _type: number, _nrCpus: number): GuestProgram
     }
     for (let i = 32; i < nrIrqs; i += 4) yield* g.writel(GICD_BASE_GVA + GICD_IPRIORITYR + i, 0xa0a0a0a0);
     yield* g.writel(GICD_BASE_GVA + GICD_CTLR, GICD_CTLR_ARE_NS | GICD_CTLR_ENABLE_G1A | GICD_CTLR_ENABLE_G1);
+    g.writeGlobal(gicStatics, '__gic_common_ops', 1);
   }
+  g.writeGlobal(gicStatics, '__gic_lock', 0); // spin_unlock(&gic_lock)
   const waker = yield* g.readl(rdBase(g) + GICR_WAKER);
   yield* g.writel(rdBase(g) + GICR_WAKER, waker & ~GICR_WAKER_ProcessorSleep);
   for (let i = 0; i < 100000; i++) {

@@ -13,7 +13,7 @@ import { badArg, objectArg, readProps } from './args.ts';
  */
 export function vmOptions(opts: unknown, fn: string): VmOptions {
   if (opts === undefined || opts === null) return {};
-  const o = readProps(objectArg(opts, fn, 'opts'), ['ipaBits', 'priBits', 'profile', 'gicv2Compat', 'directSgis', 'accessBudget', 'gicv5'], fn, 'opts');
+  const o = readProps(objectArg(opts, fn, 'opts'), ['ipaBits', 'priBits', 'idBits', 'profile', 'gicv2Compat', 'directSgis', 'vhe', 'accessBudget', 'gicv5'], fn, 'opts');
   const out: VmOptions = {};
   const ipaBits = o.ipaBits;
   if (ipaBits !== undefined) {
@@ -26,12 +26,17 @@ export function vmOptions(opts: unknown, fn: string): VmOptions {
     if (priBits !== 5 && priBits !== 6 && priBits !== 7) badArg(fn, 'opts.priBits', priBits, '5, 6 or 7');
     out.priBits = priBits;
   }
+  const idBits = o.idBits;
+  if (idBits !== undefined) {
+    if (idBits !== 16 && idBits !== 24) badArg(fn, 'opts.idBits', idBits, '16 or 24');
+    out.idBits = idBits;
+  }
   const profile = o.profile;
   if (profile !== undefined) {
     if (typeof profile !== 'string' || !findProfile(profile)) badArg(fn, 'opts.profile', profile, `a host-kernel profile (${PROFILES.map((p) => p.name).join(', ')})`);
     out.profile = profile;
   }
-  for (const key of ['gicv2Compat', 'directSgis'] as const) {
+  for (const key of ['gicv2Compat', 'directSgis', 'vhe'] as const) {
     const v = o[key];
     if (v === undefined) continue;
     if (typeof v !== 'boolean') badArg(fn, `opts.${key}`, v, 'a boolean');

@@ -20,7 +20,7 @@ import {
 } from '../uapi/kvm-irq.ts';
 import type { KvmMsi } from '../uapi/its.ts';
 import { KVM_IRQCHIP_NUM_PINS, VGIC_NR_PRIVATE_IRQS } from '../uapi/kvm.ts';
-import { vgicInjectIrq } from '../vgic/init.ts';
+import { vgicInjectIrq, vgicLazyInit } from '../vgic/init.ts';
 import { injectCachedTranslation, vgicItsInjectMsi } from '../vgic/its/translate.ts';
 import type { KvmVm } from './vm.ts';
 
@@ -121,6 +121,8 @@ export function vgicIrqfdSetIrq(vm: KvmVm, pin: number, level: boolean): number 
   const spi = pin + VGIC_NR_PRIVATE_IRQS;
   const dist = vm.dist;
   if (!(spi >= VGIC_NR_PRIVATE_IRQS && spi < dist.nrSpis + VGIC_NR_PRIVATE_IRQS)) return -EINVAL;
+  const ret = vgicLazyInit(dist); // 7.2 here; 6.x inside kvm_vgic_inject_irq (same order)
+  if (ret) return ret;
   return vgicInjectIrq(dist, null, spi, level);
 }
 

@@ -4,7 +4,8 @@
 import { types } from 'node:util';
 import { EIO, fail } from '../uapi/errno.ts';
 import { KVM_EXIT_MMIO, KVM_EXIT_UNKNOWN } from '../uapi/kvm.ts';
-import { irqSignalled, wfiWakeup } from '../vgic/cpuif.ts';
+import { pruneApList } from '../vgic/ap-list.ts';
+import { irqSignalled, vmcrHardwareSync, wfiWakeup } from '../vgic/cpuif.ts';
 import { guestSysregRead, guestSysregWrite } from '../vgic/guest-sysregs.ts';
 import { vgicMmioRead, vgicMmioWrite } from '../vgic/io.ts';
 import type { VgicCpu } from '../vgic/state.ts';
@@ -133,6 +134,7 @@ export class KvmVcpu {
       if (r) return r;
       this.hasRun = true;
     }
+    if (this.vm.dist.initialized) vmcrHardwareSync(this.vgic); // kvm_vgic_load + vmcr sync at put
     this.exit = { reason: KVM_EXIT_UNKNOWN, ucall: null, mmio: null };
     if (!this.stack.length && !this.finished) {
       if (!this.entry) {
@@ -157,6 +159,7 @@ export class KvmVcpu {
       return this.loop(limit);
     } finally {
       this.running = false;
+      pruneApList(this.vm.dist, this.vgic); // the exit: kvm_vgic_sync_hwstate (lib/vgic/ap-list.ts)
     }
   }
 
@@ -284,6 +287,7 @@ export class KvmVcpu {
         }
         case ReqKind.Wfi:
           reply = undefined;
+          pruneApList(dist, vgic); // WFI traps: an exit
           if (!wfiWakeup(dist, vgic)) {
             this.reply = undefined;
             return 'blocked';

@@ -16,12 +16,11 @@ import {
   KVM_ARM_IRQ_VCPU_MASK,
   KVM_ARM_IRQ_VCPU_SHIFT,
   KVM_CREATE_DEVICE_TEST,
-  VGIC_NR_PRIVATE_IRQS,
-  VGIC_NR_SGIS,
   VGIC_V3_MAX_CPUS,
 } from '../uapi/kvm.ts';
 import { kvmTimerEnable } from '../vgic/arch-timer.ts';
-import { vgicInjectIrq, vgicMapResources, vgicVcpuInit } from '../vgic/init.ts';
+import { vgicMapResources, vgicVcpuInit } from '../vgic/init.ts';
+import { irqLineVcpu, vgicIrqLinePpi, vgicIrqLineSpi } from '../vgic/irq-line.ts';
 import { type KvmDeviceOps, createVgicDevice } from '../vgic/kvm-device.ts';
 import { resolveProfile } from '../vgic/profiles.ts';
 import { DEFAULT_HOST_CAPS, VgicCpu, VgicDist, type VgicHostCaps } from '../vgic/state.ts';
@@ -46,6 +45,10 @@ export interface VmOptions {
   gicv2Compat?: boolean;
   /** Host has GICv4.1 direct vSGIs (nASSGIcap). */
   directSgis?: boolean;
+  /** Host ICH_VTR_EL2.IDbits: 16 (most hosts) or 24 (QEMU's GICv3). */
+  idBits?: 16 | 24;
+  /** KVM runs in VHE mode (the ptimer is hardware-mapped); default false (nVHE). */
+  vhe?: boolean;
   /** Guest accesses one KVM_RUN may perform before the run is declared a runaway. */
   accessBudget?: number;
   /** The host has a GICv5 (KVM_DEV_TYPE_ARM_VGIC_V5 exists; no GICv2 emulation): lib/vgic/v5/host.ts. */
@@ -91,6 +94,8 @@ export class KvmVm {
       ...(opts.directSgis !== undefined ? { directSgis: opts.directSgis } : {}),
       // vgic_v5_probe(): "can_emulate_gicv2 = false" on a GICv5 host.
       ...(opts.gicv5 ? { gicv2Compat: false } : {}),
+      ...(opts.idBits !== undefined ? { idBits: opts.idBits } : {}),
+      ...(opts.vhe !== undefined ? { vhe: opts.vhe } : {}),
     };
     const vm = this;
     this.dist = new VgicDist(resolveProfile(opts.profile), caps, {
@@ -201,7 +206,8 @@ export class KvmVm {
     switch (type) {
       case KVM_ARM_IRQ_TYPE_CPU: {
         if (irqchip) return -ENXIO;
-        const vcpu = this.vcpus.find((v) => v.id === vcpuId);
+        const vgic = irqLineVcpu(this.dist, vcpuId); // by id, or by index on 6.1 (profiles.ts)
+        const vcpu = vgic ? this.vcpus[vgic.vcpuIdx] : undefined;
         if (!vcpu) return -EINVAL;
         if (num > KVM_ARM_IRQ_CPU_FIQ) return -EINVAL;
         const bit = 1 << num;
@@ -209,17 +215,12 @@ export class KvmVm {
         this.cpuLines.set(vcpu.idx, level ? cur | bit : cur & ~bit);
         return 0;
       }
-      case KVM_ARM_IRQ_TYPE_PPI: {
+      case KVM_ARM_IRQ_TYPE_PPI:
         if (!irqchip) return -ENXIO;
-        const vcpu = this.vcpus.find((v) => v.id === vcpuId);
-        if (!vcpu) return -EINVAL;
-        if (num < VGIC_NR_SGIS || num >= VGIC_NR_PRIVATE_IRQS) return -EINVAL;
-        return vgicInjectIrq(this.dist, vcpu.vgic, num, level);
-      }
+        return vgicIrqLinePpi(this.dist, vcpuId, num, level); // lib/vgic/irq-line.ts
       case KVM_ARM_IRQ_TYPE_SPI:
         if (!irqchip) return -ENXIO;
-        if (num < VGIC_NR_PRIVATE_IRQS) return -EINVAL;
-        return vgicInjectIrq(this.dist, null, num, level);
+        return vgicIrqLineSpi(this.dist, num, level);
     }
     return -EINVAL;
   }

@@ -23,6 +23,8 @@ export const USAGE = `usage: vgic-harness [run] [options] [NAME|GLOB ...]
        vgic-harness list [options] [NAME|GLOB ...]      (same as run --list)
        vgic-harness merge [report options] RESULTS.json ...
        vgic-harness snapshot diff A.yaml B.yaml
+       vgic-harness conformance [options] [SCENARIO ...]  (model vs real KVM under QEMU; --help)
+       vgic-harness run --target kvm:VERSION [options]    (the C selftests on real KVM; --help)
        vgic-harness help
 
 Runs every selftest (selftests/*.ts) in its own process, kselftest-style, and prints one report.
@@ -92,6 +94,8 @@ export type Command =
   | { kind: 'run'; options: RunOptions }
   | { kind: 'merge'; options: MergeOptions }
   | { kind: 'snapshot'; argv: string[] }
+  | { kind: 'conformance'; argv: string[] }
+  | { kind: 'target'; argv: string[] }
   | { kind: 'help' };
 
 function positiveInt(value: string, what: string): number {
@@ -252,7 +256,11 @@ export function parseCommand(argv: readonly string[]): Command {
         return { kind: 'snapshot', argv: rest };
       case 'merge':
         return { kind: 'merge', options: parseMerge(rest) };
+      case 'conformance': // lib/conformance parses its own options
+        return { kind: 'conformance', argv: rest };
       case 'run':
+        // run --target kvm:VERSION: the C selftests on real KVM (lib/conformance parses it)
+        if (rest.some((a) => a === '--target' || a.startsWith('--target='))) return { kind: 'target', argv: rest };
         return { kind: 'run', options: parseRun(rest, false) };
       case 'list':
         return { kind: 'run', options: parseRun(rest, true) };

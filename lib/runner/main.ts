@@ -1,5 +1,7 @@
 // The `vgic-harness` command: parse, dispatch, and turn every expected error into a message
 // and an exit status. Returns the status instead of exiting, so that stdout is flushed.
+import { conformanceCli } from '../conformance/command.ts';
+import { targetCli } from '../conformance/target-cli.ts';
 import { snapshotCli } from '../snapshot/diff-cli.ts';
 import { parseCommand, USAGE } from './cli.ts';
 import { mergeCommand } from './merge.ts';
@@ -32,6 +34,10 @@ export async function main(argv: readonly string[], io: MainIo = processIo(), cw
         return 0;
       case 'snapshot':
         return await snapshotCli(cmd.argv, { stdout: io.stdout, stderr: io.stderrText });
+      case 'conformance':
+        return await conformanceCli(cmd.argv, { stdout: io.stdout, stderr: io.stderrText, env: io.env });
+      case 'target':
+        return await targetCli(cmd.argv, { stdout: io.stdout, stderr: io.stderrText, env: io.env });
       case 'run':
         return await runCommand(cmd.options, io, cwd);
       case 'merge':

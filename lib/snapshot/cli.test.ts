@@ -75,7 +75,7 @@ t.test('usage errors: one line naming the problem and pointing at --help', async
     [['save', '--frobnicate'], "vgic-harness snapshot save: unknown option '--frobnicate' (vgic-harness snapshot --help for more)\n"],
     [['save', '--vmm'], 'vgic-harness snapshot save: option --vmm needs a value (vgic-harness snapshot --help for more)\n'],
     [['save', '--vmm', 'xen'], 'vgic-harness snapshot save: --vmm must be one of qemu, firecracker; not "xen" (vgic-harness snapshot --help for more)\n'],
-    [['save', '--profile', 'nope'], 'vgic-harness snapshot save: --profile: unknown host-kernel profile "nope" (known: pre-groups, v2-groups-flag, iidr-noop, iidr-fix, series-p1, series-p3) (vgic-harness snapshot --help for more)\n'],
+    [['save', '--profile', 'nope'], 'vgic-harness snapshot save: --profile: unknown host-kernel profile "nope" (known: pre-groups, v2-groups-flag, iidr-noop, iidr-fix, series-p1, series-p3, linux-6.1.164, linux-6.12.43, linux-6.12.117, linux-7.2.13) (vgic-harness snapshot --help for more)\n'],
     [['save', '--nr-irqs', '100'], 'vgic-harness snapshot save: --nr-irqs must be a multiple of 32 (KVM_DEV_ARM_VGIC_GRP_NR_IRQS); not 100 (vgic-harness snapshot --help for more)\n'],
     [['save', '--gic', 'v2', '--vcpus', '9'], 'vgic-harness snapshot save: --vcpus must be an integer in 1..8 for GICv2; not "9" (vgic-harness snapshot --help for more)\n'],
     [['restore'], 'vgic-harness snapshot restore: restore needs the snapshot file to restore (vgic-harness snapshot --help for more)\n'],

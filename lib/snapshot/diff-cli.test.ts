@@ -1,6 +1,7 @@
 import t from 'tap';
 import { join } from 'node:path';
-import { USAGE, snapshotCli } from './diff-cli.ts';
+import { USAGE } from './cli.ts';
+import { snapshotCli } from './diff-cli.ts';
 import { captureIo } from './test-support.ts';
 import { type VgicSnapshot } from './schema.ts';
 import { stringifySnapshot } from './yaml-io.ts';

@@ -6,7 +6,7 @@
 //
 //   vgicSnapshot: 1                    schema version; anything else is refused
 //   source:
-//     profile: "series-p3"             host-kernel profile the VM ran on, [a-z0-9_-]{1,40}
+//     profile: "series-p3"             host-kernel profile the VM ran on, [a-z0-9._-]{1,40}
 //     vmm: "qemu"                      qemu | firecracker (which save/restore sequence produced it)
 //     iidrPolicy: "none"               none | keep | rev1 | rev2 | rev3 (GICD_IIDR written on restore)
 //   model: "v3"                        v2 | v3
@@ -47,7 +47,7 @@ export const NR_IRQS_MAX = 992;
 export const MAX_VCPUS: Readonly<Record<GicModel, number>> = { v2: 8, v3: 512 };
 export const MAX_VCPU_ID: Readonly<Record<GicModel, number>> = { v2: 7, v3: 511 };
 
-export const PROFILE_PATTERN = /^[a-z0-9_-]{1,40}$/;
+export const PROFILE_PATTERN = /^[a-z0-9._-]{1,40}$/; // dots: profiles named after kernels (linux-6.1.164)
 /** Generic register-name shape; each section accepts only its own, narrower set. */
 export const REGISTER_NAME_PATTERN = /^(GICD|GICR|GICC|ICC|ICH|LEVEL_INFO)_?[A-Z0-9_]+$/;
 const HEX32 = /^0x[0-9a-f]{8}$/;
@@ -653,7 +653,7 @@ function validateDocument(doc: unknown): VgicSnapshot {
   checkFields(src.keys, 'source', ['profile', 'vmm', 'iidrPolicy'], []);
   const profile = src.values.get('profile');
   if (typeof profile !== 'string' || !PROFILE_PATTERN.test(profile)) {
-    throw new SnapshotError('source.profile', `expected 1..40 characters of [a-z0-9_-], got ${describe(profile)}`);
+    throw new SnapshotError('source.profile', `expected 1..40 characters of [a-z0-9._-], got ${describe(profile)}`);
   }
   const source: SnapshotSource = {
     profile,

@@ -171,3 +171,22 @@ t.test('a guest ISPENDR read of the vtimer PPI sees the timer\'s line as time pa
   tt.same(runGuest(v.vcpus[0]!), [1], 'pending once 50 ticks (one per access) have passed');
   tt.end();
 });
+
+/** A guest ISPENDR0 write of every PPI, then a read (what gen-v3-redist-GICR_ISPENDR0 does on real KVM). */
+function* pendAllPpis(g: Guest): GuestProgram {
+  const sgiFrame = 0x8030000 + 0x10000;
+  yield* g.writel(sgiFrame + GICR_ISPENDR0, 0xffffffff);
+  yield* g.sync(yield* g.readl(sgiFrame + GICR_ISPENDR0));
+  yield* g.done();
+}
+
+t.test('VHE host: the ptimer PPI is hardware-mapped too (get_timer_map: direct_ptimer)', (tt) => {
+  // Measured under QEMU: 0xb7ffffff with kvm-arm.mode=vhe on 6.1.164, 6.12.43, 6.12.117 and 7.2.13
+  // (27 and 30 read the timers' lines), 0xf7ffffff with nvhe on 7.2.13 (30 is a software PPI
+  // whose latch the write set).
+  const vhe = v3Vm({ guest: pendAllPpis, vm: { vhe: true } });
+  tt.same(runGuest(vhe.vcpus[0]!).map(hex), [hex(0xb7ffffff)], 'VHE: PPIs 27 and 30 read the (low) timer lines');
+  const nvhe = v3Vm({ guest: pendAllPpis });
+  tt.same(runGuest(nvhe.vcpus[0]!).map(hex), [hex(0xf7ffffff)], 'nVHE (default): only PPI 27 is hardware-mapped');
+  tt.end();
+});

@@ -2,7 +2,8 @@
 // it: the EL1 virtual and physical timers of each vCPU, their PPIs (per VM, 27 and 30 by default,
 // settable through KVM_ARM_VCPU_TIMER_CTRL until a vCPU first runs), kvm_timer_enable() on a
 // vCPU's first run (the timers become the owners of their PPIs, so userspace injection is
-// ignored, and the vtimer PPI is mapped to the hardware timer interrupt), and the guest's
+// ignored, and the vtimer PPI, and on a VHE host the ptimer PPI, are mapped to the hardware timer
+// interrupts: VgicHostCaps.vhe), and the guest's
 // CNT*_EL0 registers, whose ENABLE/IMASK/condition drive the PPI's line level
 // (kvm_timer_update_irq -> kvm_vgic_inject_irq with the timer context as owner).
 //
@@ -14,9 +15,7 @@
 // timer armed sees it fire only at its next timer access or WFI.
 //
 // Not modelled: the EL2 timers of nested virt (HVTIMER/HPTIMER have PPIs 28/26 and their
-// attributes, nothing else), the counter offsets API (KVM_ARM_SET_COUNTER_OFFSET, CNTVOFF), the
-// VHE-host mapping of the ptimer as a hardware interrupt (get_timer_map maps only the vtimer on
-// nVHE hosts, which is what the model does), timers of a VM without an in-kernel vGIC
+// attributes, nothing else), the counter offsets API (KVM_ARM_SET_COUNTER_OFFSET, CNTVOFF), timers of a VM without an in-kernel vGIC
 // (kvm_timer_should_notify_user), and KVM_GET/SET_ONE_REG for the timer registers.
 
 import { EAGAIN, EBUSY, EEXIST, EINVAL, ENXIO } from '../uapi/errno.ts';
@@ -212,14 +211,18 @@ export function kvmTimerEnable(dist: VgicDist, vcpu: VgicCpu): number {
     for (let p = ppis; p; p &= p - 1) bits++;
     if (bits !== 2) return -EINVAL;
     vm.ppisImmutable = true;
-    // kvm_vgic_map_phys_irq(vtimer) with arch_timer_irq_ops: HW, and its pending state read by the
-    // guest is the timer's own line (kvm_arch_timer_get_input_level -> kvm_timer_should_fire).
-    const vtimerIrq = vcpu.privateIrqs[timerIrq(dist, TIMER_VTIMER)]!;
-    vtimerIrq.hw = true;
-    vtimerIrq.inputLevel = () => {
-      updateIrq(dist, vcpu, t.vtimer); // the time that passed may have fired it
-      return shouldFire(dist, t.vtimer);
-    };
+    // kvm_vgic_map_phys_irq() for get_timer_map()'s direct timers, with arch_timer_irq_ops: HW,
+    // and the pending state a guest reads is the timer's own line (kvm_arch_timer_get_input_level
+    // -> kvm_timer_should_fire). The vtimer always; the ptimer too on a VHE host (has_vhe(): both
+    // are direct), where an nVHE host emulates it (emul_ptimer, a plain software PPI).
+    for (const ctx of dist.caps.vhe ? [t.vtimer, t.ptimer] : [t.vtimer]) {
+      const irq = vcpu.privateIrqs[timerIrq(dist, ctx.id)]!;
+      irq.hw = true;
+      irq.inputLevel = () => {
+        updateIrq(dist, vcpu, ctx); // the time that passed may have fired it
+        return shouldFire(dist, ctx);
+      };
+    }
     dist.kick();
   }
   t.enabled = true;

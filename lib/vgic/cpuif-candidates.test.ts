@@ -1,21 +1,30 @@
-// The CPU interface looks only at each vCPU's candidate list (irq.ts: CandidateList, the ap_list)
-// instead of every interrupt. This property test drives random interrupt and CPU-interface state
-// (seeded) and checks after every step that (1) each list holds exactly the interrupts that are
-// pending or active and target that vCPU, and (2) highestPending / irqSignalled / wfiWakeup give
-// what a scan of every interrupt gives, with the priority, group, PMR, running-priority and BPR
-// rules as written before the lists existed (vgic.c vgic_target_oracle, kvm_vgic_vcpu_pending_irq);
-// an acknowledge step checks that IAR returns what the scan picks. The third run adds LPIs behind
-// an ITS: every mapped LPI (dist->lpi_xa, including one only the ap_list still holds) is in the
-// scan, and the steps include MSIs, ITS commands that map, discard, move and reconfigure them, and
-// priority drops of LPIs (which have no active state).
+// The CPU interface looks only at each vCPU's ap_list (irq.ts: ApList; ap-list.ts) instead
+// of every interrupt. This property test drives random interrupt and CPU-interface state (seeded)
+// through the paths KVM has: state changes that call vgic_queue_irq_unlock (ISPENDR, ISENABLER,
+// ISACTIVER, IGROUPR, line injection, MSIs) and those that do not (ICPENDR, ICENABLER, a retarget,
+// ICFGR, GICD_CTLR), vCPU exits (vgic_prune_ap_list), acknowledges and EOIs. A reference written
+// here as plain scans over every interrupt keeps its own record of which vCPU's ap_list each
+// interrupt is on (a Map, by the rules of vgic.c: vgic_target_oracle, vgic_queue_irq_unlock,
+// vgic_prune_ap_list). After every step (1) each model list holds exactly what the reference
+// says, and (2) highestPending / irqSignalled / wfiWakeup give what a scan of every interrupt on
+// the reference's list gives, with the priority, group, PMR, running-priority and BPR rules
+// (vgic_flush_lr_state: what the oracle gives this vCPU; kvm_vgic_vcpu_pending_irq); an acknowledge
+// step checks that IAR returns what the scan picks. The third run adds LPIs behind an ITS: every
+// mapped LPI (dist->lpi_xa, including one only the ap_list still holds) is in the scan, and the
+// steps include MSIs, ITS commands that map, discard, move and reconfigure them, and priority drops
+// of LPIs (which have no active state). ITS commands queue inside the model, so after them the
+// reference takes the model's lists, checking only that nothing left a list without a prune and
+// that whatever joined one joined the vCPU the oracle names.
 
 import t, { type Test } from 'tap';
 import { seededRandom } from '../host/index.ts';
 import { GITS_CMD_CLEAR, GITS_CMD_DISCARD, GITS_CMD_INV } from '../uapi/its.ts';
 import { VGIC_MIN_LPI } from '../uapi/kvm.ts';
+import { pruneApList, queueIrq } from './ap-list.ts';
 import { acknowledge, endOfInterrupt, highestPending, irqSignalled, minBpr0, minBpr1, priMask, runningPriority, wfiWakeup } from './cpuif.ts';
 import { IrqConfig, type VgicIrq } from './irq.ts';
 import { type ItsFix, cmds, itsVm } from './its/test-fixtures.ts';
+import { lpiSetPending, type VgicLpi } from './lpi.ts';
 import type { CpuIfState, VgicCpu, VgicDist } from './state.ts';
 import { v2Vm, v3Vm } from './test-fixtures.ts';
 
@@ -24,9 +33,70 @@ const STEPS = 3000;
 
 // --- the reference: every interrupt, scanned -----------------------------------------------------
 
-function allIrqs(dist: VgicDist, vcpu: VgicCpu): VgicIrq[] {
-  const lpis = [...dist.lpis.values()].filter((i) => i.targetVcpu === vcpu.vcpuIdx);
-  return [...vcpu.privateIrqs, ...dist.spis.filter((i) => i.targetVcpu === vcpu.vcpuIdx), ...lpis];
+/** Which vCPU's ap_list each interrupt is on (irq->vcpu), as the reference follows it. */
+const onList = new Map<VgicIrq, number>();
+
+/** The interrupts on vCPU v's ap_list, by the reference. */
+function allIrqs(_dist: VgicDist, vcpu: VgicCpu): VgicIrq[] {
+  const out: VgicIrq[] = [];
+  for (const [irq, v] of onList) if (v === vcpu.vcpuIdx) out.push(irq);
+  return out;
+}
+
+/** vgic_target_oracle() as vgic.c writes it; -1 for NULL. */
+function refOracle(dist: VgicDist, irq: VgicIrq): number {
+  const valid = (i: number): number => (i >= 0 && i < dist.vcpus.length ? i : -1);
+  if (irq.active) return valid(onList.get(irq) ?? irq.targetVcpu);
+  if (irq.enabled && irq.isPending()) return dist.enabled ? valid(irq.targetVcpu) : -1;
+  return -1;
+}
+
+/** vgic_queue_irq_unlock(): the model's call and the reference's, side by side. */
+function queue(dist: VgicDist, irq: VgicIrq): void {
+  queueIrq(dist, irq);
+  const to = refOracle(dist, irq);
+  if (!onList.has(irq) && to >= 0) onList.set(irq, to);
+}
+
+/** vgic_prune_ap_list() at an exit of v: the model's and the reference's. */
+function prune(dist: VgicDist, v: VgicCpu): void {
+  pruneApList(dist, v);
+  for (const irq of allIrqs(dist, v)) {
+    const to = refOracle(dist, irq);
+    if (to === v.vcpuIdx) continue;
+    if (to >= 0) onList.set(irq, to);
+    else onList.delete(irq);
+  }
+}
+
+/** What the model's lists hold, by interrupt. */
+function modelLists(dist: VgicDist): Map<VgicIrq, number> {
+  const m = new Map<VgicIrq, number>();
+  for (const v of dist.vcpus) for (const irq of v.apList.items) m.set(irq, v.vcpuIdx);
+  return m;
+}
+
+/**
+ * After an ITS command or MSI (which queue inside the model): nothing left a list (no prune ran),
+ * every LPI that joined one joined the vCPU the oracle names; then the reference takes the lists.
+ */
+function adoptAfterIts(dist: VgicDist): string | null {
+  const now = modelLists(dist);
+  for (const [irq, v] of onList) {
+    if (now.get(irq) !== v) return `${irq.intid} left vCPU ${v}'s list without a prune (now ${now.get(irq) ?? 'none'})`;
+  }
+  for (const [irq, v] of now) {
+    if (onList.has(irq)) continue;
+    if (irq.intid < VGIC_MIN_LPI) return `${irq.intid} joined vCPU ${v}'s list during an ITS step`;
+    if (refOracle(dist, irq) !== v) return `LPI ${irq.intid} joined vCPU ${v}'s list, the oracle names ${refOracle(dist, irq)}`;
+    onList.set(irq, v);
+  }
+  return null;
+}
+
+/** What vgic_flush_lr_state() presents as pending: on v's list, the oracle gives it v, not active. */
+function presentable(dist: VgicDist, v: VgicCpu, irq: VgicIrq): boolean {
+  return !irq.active && refOracle(dist, irq) === v.vcpuIdx;
 }
 
 function refGroupMask(c: CpuIfState, group: number): number {
@@ -43,7 +113,7 @@ function refHighest(dist: VgicDist, vcpu: VgicCpu, g0: boolean, g1: boolean, che
   const rpr = runningPriority(c);
   let best: VgicIrq | null = null;
   for (const irq of allIrqs(dist, vcpu)) {
-    if (!(dist.enabled && irq.enabled && irq.isPending() && !irq.active)) continue;
+    if (!presentable(dist, vcpu, irq)) continue;
     if (irq.group === 0 ? !g0 : !g1) continue;
     const prio = irq.priority & pm;
     if (checkPriority && (prio >= pmr || (prio & refGroupMask(c, irq.group)) >= rpr)) continue;
@@ -52,6 +122,7 @@ function refHighest(dist: VgicDist, vcpu: VgicCpu, g0: boolean, g1: boolean, che
   return best;
 }
 
+/** kvm_vgic_vcpu_pending_irq(): anything on the list, enabled, pending, inactive, above the PMR. */
 function refWfi(dist: VgicDist, vcpu: VgicCpu): boolean {
   const c = vcpu.cpuif;
   const pm = priMask(c);
@@ -73,6 +144,8 @@ function ackStep(dist: VgicDist, v: VgicCpu, group: 0 | 1): string | null {
 }
 
 let lastError: string | null = null;
+/** The step just taken was an ITS command or MSI: the reference adopts what it queued (adoptAfterIts). */
+let itsStep = false;
 
 function step(dist: VgicDist, rand: () => number, its: ItsFix | null): string {
   const pick = <T>(xs: readonly T[]): T => xs[Math.floor(rand() * xs.length)]!;
@@ -83,12 +156,13 @@ function step(dist: VgicDist, rand: () => number, its: ItsFix | null): string {
   const isLpi = irq.intid >= VGIC_MIN_LPI;
   const c = v.cpuif;
   const bit = (): boolean => rand() < 0.5;
-  const kinds = its ? 22 : 16;
+  const kinds = its ? 24 : 18;
   const k = Math.floor(rand() * kinds);
   // LPIs: edge, group 1, no active state, target set by the ITS; those steps become an MSI.
-  if (isLpi && (k === 1 || k === 2 || k === 5 || k === 6 || k === 7)) {
-    irq.pendingLatch = true;
-    dist.kick();
+  if (isLpi && (k === 1 || k === 2 || k === 5 || k === 6)) {
+    lpiSetPending(dist, irq as VgicLpi);
+    const to = refOracle(dist, irq);
+    if (!onList.has(irq) && to >= 0) onList.set(irq, to);
     return `msi ${irq.intid}`;
   }
   switch (k) {
@@ -104,54 +178,76 @@ function step(dist: VgicDist, rand: () => number, its: ItsFix | null): string {
       return `eoi ${irq.intid}`;
     }
     case 16:
-    case 17: {
+    case 17:
+      // a vCPU exit: vgic_prune_ap_list (twice as likely as anything else that is not an ITS step)
+      prune(dist, v);
+      return `exit of vCPU ${v.vcpuIdx}`;
+    case 18:
+    case 19: {
       // an MSI through KVM_SIGNAL_MSI for a random event (mapped or not)
       const r = its!.msi(Math.floor(rand() * ITS_DEVS), Math.floor(rand() * ITS_EVENTS));
+      itsStep = true;
       return `KVM_SIGNAL_MSI -> ${r}`;
     }
-    case 18: {
+    case 20: {
       // MAPTI an event to a random LPI (possibly one already mapped, or one only the ap_list holds)
       const dev = Math.floor(rand() * ITS_DEVS);
       const ev = Math.floor(rand() * ITS_EVENTS);
       const intid = VGIC_MIN_LPI + Math.floor(rand() * ITS_LPIS);
       its!.setProp(intid, (Math.floor(rand() * 64) << 2) | (rand() < 0.8 ? 1 : 0));
+      itsStep = true;
       return `MAPTI ${dev}/${ev} -> ${intid}: ${its!.cmd(cmds.mapti(dev, ev, intid, Math.floor(rand() * 2)))}`;
     }
-    case 19: {
+    case 21: {
       const dev = Math.floor(rand() * ITS_DEVS);
       const ev = Math.floor(rand() * ITS_EVENTS);
       const op = pick([GITS_CMD_DISCARD, GITS_CMD_CLEAR, GITS_CMD_INV]);
+      itsStep = true;
       return `cmd ${op} ${dev}/${ev}: ${its!.cmd(cmds.devEv(op, dev, ev))}`;
     }
-    case 20: {
+    case 22: {
       const dev = Math.floor(rand() * ITS_DEVS);
       const ev = Math.floor(rand() * ITS_EVENTS);
+      itsStep = true;
       return `MOVI ${dev}/${ev}: ${its!.cmd(cmds.movi(dev, ev, Math.floor(rand() * 2)))}`;
     }
-    case 21:
+    case 23:
       if (isLpi) its!.setProp(irq.intid, (Math.floor(rand() * 64) << 2) | (rand() < 0.8 ? 1 : 0));
+      itsStep = true;
       return `INVALL ${its!.cmd(cmds.invall(Math.floor(rand() * 2)))}`;
   }
   switch (k) {
     case 0:
+      // ISPENDR queues (vgic_mmio_write_spending); ICPENDR does not
       irq.pendingLatch = bit();
+      if (irq.pendingLatch) queue(dist, irq);
       return `latch ${irq.intid}`;
     case 1:
+      // LEVEL_INFO: a raised line queues (vgic_write_irq_line_level_info), a lowered one does not
       irq.lineLevel = bit();
+      if (irq.lineLevel) queue(dist, irq);
       return `line ${irq.intid}`;
     case 2:
+      // ISACTIVER queues (vgic_mmio_change_active); ICACTIVER does not
       irq.active = rand() < 0.3;
+      if (irq.active) queue(dist, irq);
       return `active ${irq.intid}`;
     case 3:
+      // ISENABLER queues; ICENABLER does not
       irq.enabled = rand() < 0.7;
+      if (irq.enabled) queue(dist, irq);
       return `enable ${irq.intid}`;
     case 5:
+      // IGROUPR queues every interrupt it covers (vgic_mmio_write_group)
       irq.group = bit() ? 1 : 0;
+      queue(dist, irq);
       return `group ${irq.intid}`;
     case 6:
+      // ICFGR queues nothing (vgic_mmio_write_config)
       irq.config = bit() ? IrqConfig.Level : IrqConfig.Edge;
       return `config ${irq.intid}`;
     case 7:
+      // IROUTER / ITARGETSR queue nothing (the old list keeps it until its vCPU prunes)
       if (irq.intid >= 32) irq.targetVcpu = pick([-1, 0, 1, 1]);
       return `target ${irq.intid}`;
     case 4:
@@ -175,12 +271,14 @@ function step(dist: VgicDist, rand: () => number, its: ItsFix | null): string {
       c.igrpen1 = rand() < 0.8 ? 1 : 0;
       return 'igrpen';
     case 12:
-      dist.enabled = rand() < 0.9;
+      // GICD_CTLR: enabling only kicks (vgic_mmio_write_v3_misc -> vgic_kick_vcpus)
+      dist.enabled = rand() < 0.8;
+      dist.kick();
       return 'dist';
     default:
       irq.pendingLatch = true;
       irq.enabled = true;
-      dist.kick();
+      queue(dist, irq);
       return `pend ${irq.intid}`;
   }
 }
@@ -191,9 +289,20 @@ function checkAll(tt: Test, dist: VgicDist, what: string): boolean {
   for (const l of dist.lpis.values()) {
     if (l.refs === 0 && l.list === null) return tt.fail(`${what}: LPI ${l.intid} in lpi_xa with no reference and on no list`) as false;
   }
+  if (itsStep) {
+    itsStep = false;
+    const bad = adoptAfterIts(dist);
+    if (bad) return tt.fail(`${what}: ${bad}`) as false;
+  }
+  // An LPI freed from lpi_xa is gone from the reference too (it can only have left a list by a prune).
+  for (const irq of onList.keys()) if (irq.intid >= VGIC_MIN_LPI && dist.lpis.get(irq.intid) !== irq) onList.delete(irq);
   for (const v of dist.vcpus) {
-    const want = allIrqs(dist, v).filter((i) => i.pendingLatch || i.lineLevel || i.active).map((i) => i.intid).sort((a, b) => a - b);
-    const got = v.candidates.items.map((i) => i.intid).sort((a, b) => a - b);
+    const items = v.apList.items;
+    for (let i = 0; i < items.length; i++) {
+      if (items[i]!.list !== v.apList || items[i]!.listIndex !== i) return tt.fail(`${what}: vCPU ${v.vcpuIdx} list slot ${i} says ${items[i]!.listIndex}`) as false;
+    }
+    const want = allIrqs(dist, v).map((i) => i.intid).sort((a, b) => a - b);
+    const got = items.map((i) => i.intid).sort((a, b) => a - b);
     if (want.join() !== got.join()) return tt.fail(`${what}: vCPU ${v.vcpuIdx} list ${got} != ${want}`) as false;
     for (const [g0, g1] of [[true, false], [false, true], [true, true]] as const) {
       for (const cp of [true, false]) {
@@ -230,9 +339,12 @@ function itsSetup(rand: () => number): ItsFix {
 }
 
 for (const model of ['v3', 'v2', 'v3+its'] as const) {
-  t.test(`${model}: candidate lists and delivery decisions match a scan of every interrupt (seed ${SEED})`, (tt) => {
+  t.test(`${model}: ap_lists and delivery decisions match the reference (seed ${SEED})`, (tt) => {
     const rand = seededRandom(SEED + ['v3', 'v2', 'v3+its'].indexOf(model));
+    onList.clear();
+    itsStep = false;
     const its = model === 'v3+its' ? itsSetup(rand) : null;
+    if (its) adoptAfterIts(its.vm.dist); // the setup's MAPTIs
     const { vm } = its ?? (model === 'v3' ? v3Vm({ nrVcpus: 2, nrIrqs: 128 }) : v2Vm({ nrVcpus: 2, nrIrqs: 128 }));
     if (its) tt.equal(vm.dist.lpis.size, ITS_DEVS * ITS_EVENTS, 'LPIs mapped');
     let ok = true;

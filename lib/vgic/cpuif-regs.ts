@@ -61,9 +61,16 @@ export function maxAprIdx(numPriBits: number): number {
   return 0;
 }
 
-/** ICC_CTLR_EL1 as both userspace and the guest read it. */
-export function readIccCtlr(dist: VgicDist, c: CpuIfState): number {
-  let v = ((c.numPriBits - 1) << ICC_CTLR_EL1_PRI_BITS_SHIFT) | (c.numIdBits << ICC_CTLR_EL1_ID_BITS_SHIFT);
+/**
+ * ICC_CTLR_EL1 as userspace reads it (vgic-sys-reg-v3.c: get_gic_ctlr: PRIbits/IDbits from
+ * vgic_cpu.num_pri_bits/num_id_bits) or, with `guest`, as the guest's ICV_CTLR_EL1 shows it:
+ * the hardware's PRIbits/IDbits (measured on real KVM under QEMU: 0x8c00 after userspace
+ * lowered num_pri_bits).
+ */
+export function readIccCtlr(dist: VgicDist, c: CpuIfState, guest = false): number {
+  const pri = guest ? c.hwPriBits : c.numPriBits;
+  const id = guest ? c.hwIdBits : c.numIdBits;
+  let v = ((pri - 1) << ICC_CTLR_EL1_PRI_BITS_SHIFT) | (id << ICC_CTLR_EL1_ID_BITS_SHIFT);
   if (dist.caps.seis) v |= ICC_CTLR_EL1_SEIS;
   if (dist.caps.a3v) v |= ICC_CTLR_EL1_A3V;
   v |= c.cbpr ? ICC_CTLR_EL1_CBPR : 0;

@@ -5,6 +5,7 @@
 // traps to sys_regs.c: access_gic_sgi -> vgic-v3.c: vgic_v3_dispatch_sgi.
 
 import { VGIC_MIN_LPI, VGIC_NR_PRIVATE_IRQS, VGIC_NR_SGIS } from '../uapi/kvm.ts';
+import { queueIrq } from './ap-list.ts';
 import { timerWfiExpire } from './arch-timer.ts';
 import { IrqConfig, type VgicIrq } from './irq.ts';
 import type { CpuIfState, VgicCpu, VgicDist } from './state.ts';
@@ -12,21 +13,39 @@ import { v5IrqSignalled, v5WfiWakeup } from './v5/cpu-interface.ts';
 
 export const SPURIOUS_INTID = 1023;
 
-/** Priority bits the virtual CPU interface implements, as a byte mask (0xF8 for 5 bits). */
+/**
+ * Priority bits the virtual CPU interface implements, as a byte mask (0xF8 for 5 bits): the
+ * hardware's (ICH_VTR_EL2.PRIbits), not the num_pri_bits userspace may lower through
+ * ICC_CTLR_EL1 (real KVM under QEMU: the guest's PMR keeps 5 bits after such a write).
+ */
 export function priMask(c: CpuIfState): number {
-  return (0xff << (8 - c.numPriBits)) & 0xff;
+  return (0xff << (8 - c.hwPriBits)) & 0xff;
 }
 
 /** Minimum BPR values for the implemented priority bits (hardware clamps VMCR.BPR to these). */
 export function minBpr0(c: CpuIfState): number {
-  return 7 - c.numPriBits;
+  return 7 - c.hwPriBits;
 }
 export function minBpr1(c: CpuIfState): number {
-  return 8 - c.numPriBits;
+  return 8 - c.hwPriBits;
 }
 
 function aprBitIndex(c: CpuIfState, priority: number): number {
-  return (priority & priMask(c)) >>> (8 - c.numPriBits);
+  return (priority & priMask(c)) >>> (8 - c.hwPriBits);
+}
+
+/**
+ * The VMCR's trip through the hardware on every KVM_RUN: vgic_v3_load/vgic_v2_load write
+ * ICH_VMCR_EL2/GICH_VMCR from vgic_cpu, vgic_v3_vmcr_sync/vgic_v2_vmcr_sync read it back at
+ * vcpu_put, so what userspace reads afterwards is what the hardware kept: BPRs clamped to their
+ * minimum, PMR without its unimplemented low bits (measured: GICC_BPR/ABPR and ICC_BPR0/1 read
+ * 2/3 after a first run that found 0, on GICv2 and GICv3 hosts alike).
+ */
+export function vmcrHardwareSync(vcpu: VgicCpu): void {
+  const c = vcpu.cpuif;
+  c.bpr0 = Math.max(c.bpr0, minBpr0(c));
+  c.bpr1 = Math.max(c.bpr1, minBpr1(c));
+  c.pmr &= priMask(c);
 }
 
 /** Lowest set bit across both APR banks, or -1 (the highest active priority). */
@@ -41,7 +60,7 @@ function highestActiveBit(c: CpuIfState): number {
 /** ICC_RPR_EL1: running priority, 0xFF when idle. */
 export function runningPriority(c: CpuIfState): number {
   const bit = highestActiveBit(c);
-  return bit < 0 ? 0xff : (bit << (8 - c.numPriBits)) & 0xff;
+  return bit < 0 ? 0xff : (bit << (8 - c.hwPriBits)) & 0xff;
 }
 
 function groupPriorityMask(c: CpuIfState, group: number): number {
@@ -52,11 +71,6 @@ function groupPriorityMask(c: CpuIfState, group: number): number {
   return (0xff << shift) & 0xff;
 }
 
-/** vgic_target_oracle(): pending and enabled, on an enabled distributor, not already active. */
-function isQueued(dist: VgicDist, irq: VgicIrq): boolean {
-  return dist.enabled && irq.enabled && irq.isPending() && !irq.active;
-}
-
 /** Group selection for bestPending(): bit 0 = Group 0, bit 1 = Group 1. */
 const G0 = 1;
 const G1 = 2;
@@ -64,11 +78,12 @@ const G1 = 2;
 /**
  * The highest-priority pending IRQ the interface would present (lowest INTID on a tie), for the
  * groups in `groups` (G0 | G1); optionally ignoring the PMR and running-priority checks. Only the
- * vCPU's candidate list is looked at (pending or active interrupts targeting it; irq.ts), so the
- * cost is the number of such interrupts, not nr_irqs.
+ * vCPU's ap_list is looked at (irq.ts, ap-list.ts), so the cost is its length, not nr_irqs; of
+ * it, what vgic_flush_lr_state() puts in the list registers as pending: the interrupts the
+ * oracle gives to this vCPU (enabled, pending, targeting it, distributor enabled), not active.
  */
 function bestPending(dist: VgicDist, vcpu: VgicCpu, groups: number, checkPriority: boolean): VgicIrq | null {
-  const items = vcpu.candidates.items;
+  const items = vcpu.apList.items;
   const n = items.length;
   if (n === 0 || !dist.enabled) return null;
   const c = vcpu.cpuif;
@@ -87,7 +102,7 @@ function bestPending(dist: VgicDist, vcpu: VgicCpu, groups: number, checkPriorit
   let bestPrio = 0x100;
   for (let i = 0; i < n; i++) {
     const irq = items[i]!;
-    if (!irq.enabled || irq.active || !irq.isPending()) continue;
+    if (!irq.enabled || irq.active || !irq.isPending() || irq.targetVcpu !== vcpu.vcpuIdx) continue;
     if (!(groups & (irq.group === 0 ? G0 : G1))) continue;
     const prio = irq.priority & pm;
     if (prio >= pmr || (prio & (irq.group === 0 ? gpm0 : gpm1)) >= rpr) continue;
@@ -122,16 +137,20 @@ export function irqSignalled(dist: VgicDist, vcpu: VgicCpu): boolean {
   return c.igrpen1 === 1 && bestPending(dist, vcpu, G1, true) !== null;
 }
 
-/** kvm_vgic_vcpu_pending_irq(): what wakes a WFI; group enables are not consulted. */
+/**
+ * kvm_vgic_vcpu_pending_irq(): what wakes a WFI: an enabled, pending, inactive interrupt on the
+ * vCPU's ap_list above the PMR (its target is not checked: WFI is an exit, so the list was just
+ * pruned); group enables are not consulted.
+ */
 function vgicPendingIrq(dist: VgicDist, vcpu: VgicCpu): boolean {
-  const items = vcpu.candidates.items;
+  const items = vcpu.apList.items;
   if (!dist.enabled) return false;
   const c = vcpu.cpuif;
   const pm = priMask(c);
   const pmr = c.pmr & pm;
   for (let i = 0; i < items.length; i++) {
     const irq = items[i]!;
-    if (isQueued(dist, irq) && (irq.priority & pm) < pmr) return true;
+    if (irq.enabled && !irq.active && irq.isPending() && (irq.priority & pm) < pmr) return true;
   }
   return false;
 }
@@ -238,7 +257,10 @@ export function dispatchSgi(dist: VgicDist, source: VgicCpu, reg: bigint, allowG
       if (!(targetList & (1 << (m & 0xf)))) continue;
     }
     const irq = v.privateIrqs[sgi]!;
-    if (!irq.group || allowGroup1) irq.pendingLatch = true;
+    if (!irq.group || allowGroup1) {
+      irq.pendingLatch = true;
+      queueIrq(dist, irq);
+    }
   }
   dist.kick();
 }

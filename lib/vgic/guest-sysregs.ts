@@ -41,9 +41,13 @@ import {
   priMask,
   runningPriority,
 } from './cpuif.ts';
+import { pruneApList } from './ap-list.ts';
 import type { VgicCpu, VgicDist } from './state.ts';
 import { v5GuestSysregRead, v5GuestSysregWrite } from './v5/cpu-interface.ts';
 import { timerSysregRead, timerSysregWrite } from './arch-timer.ts';
+
+/** MPIDR_EL1 (op0 3, op1 0, CRn 0, CRm 0, op2 5), in the ARM64_SYS_REG low-16-bit encoding. */
+const MPIDR_EL1 = (3 << 14) | 5;
 
 interface GuestSysreg {
   readonly name: string;
@@ -81,8 +85,10 @@ const TABLE = new Map<number, GuestSysreg>([
   [ICC_EOIR0_EL1, { name: 'ICC_EOIR0_EL1', write: (d, v, x) => endOfInterrupt(d, v, lo(x) & 0xffffff) }],
   [ICC_EOIR1_EL1, { name: 'ICC_EOIR1_EL1', write: (d, v, x) => endOfInterrupt(d, v, lo(x) & 0xffffff) }],
   [ICC_DIR_EL1, { name: 'ICC_DIR_EL1', write: (d, v, x) => { if (v.cpuif.eoimode) deactivate(d, v, lo(x) & 0xffffff); } }],
-  [ICC_HPPIR0_EL1, { name: 'ICC_HPPIR0_EL1', read: (d, v) => highestPending(d, v, { g0: true, g1: false }, false)?.intid ?? SPURIOUS_INTID }],
-  [ICC_HPPIR1_EL1, { name: 'ICC_HPPIR1_EL1', read: (d, v) => highestPending(d, v, { g0: false, g1: true }, false)?.intid ?? SPURIOUS_INTID }],
+  // The hardware ICV_HPPIRn only considers list registers of an enabled group (measured on real
+  // KVM under QEMU: a pending Group 0 SGI reads 1023 until ICC_IGRPEN0_EL1 is set).
+  [ICC_HPPIR0_EL1, { name: 'ICC_HPPIR0_EL1', read: (d, v) => highestPending(d, v, { g0: v.cpuif.igrpen0 === 1, g1: false }, false)?.intid ?? SPURIOUS_INTID }],
+  [ICC_HPPIR1_EL1, { name: 'ICC_HPPIR1_EL1', read: (d, v) => highestPending(d, v, { g0: false, g1: v.cpuif.igrpen1 === 1 }, false)?.intid ?? SPURIOUS_INTID }],
   [ICC_RPR_EL1, { name: 'ICC_RPR_EL1', read: (_d, v) => runningPriority(v.cpuif) }],
   [ICC_BPR0_EL1, { name: 'ICC_BPR0_EL1', read: (_d, v) => Math.max(v.cpuif.bpr0, minBpr0(v.cpuif)), write: (d, v, x) => { v.cpuif.bpr0 = Math.max(lo(x) & 7, minBpr0(v.cpuif)); d.kick(); } }],
   [ICC_BPR1_EL1, {
@@ -92,16 +98,20 @@ const TABLE = new Map<number, GuestSysreg>([
   }],
   [ICC_CTLR_EL1, {
     name: 'ICC_CTLR_EL1',
-    read: (d, v) => readIccCtlr(d, v.cpuif),
+    read: (d, v) => readIccCtlr(d, v.cpuif, true),
     // Only CBPR and EOImode are writable from the guest (ICV_CTLR_EL1).
     write: (d, v, x) => { v.cpuif.cbpr = lo(x) & ICC_CTLR_EL1_CBPR ? 1 : 0; v.cpuif.eoimode = lo(x) & ICC_CTLR_EL1_EOImode ? 1 : 0; d.kick(); },
   }],
   [ICC_SRE_EL1, { name: 'ICC_SRE_EL1', read: (_d, v) => v.cpuif.sre, write: () => {} }],
   [ICC_IGRPEN0_EL1, { name: 'ICC_IGRPEN0_EL1', read: (_d, v) => v.cpuif.igrpen0, write: (d, v, x) => { v.cpuif.igrpen0 = lo(x) & 1; d.kick(); } }],
   [ICC_IGRPEN1_EL1, { name: 'ICC_IGRPEN1_EL1', read: (_d, v) => v.cpuif.igrpen1, write: (d, v, x) => { v.cpuif.igrpen1 = lo(x) & 1; d.kick(); } }],
-  [ICC_SGI1R_EL1, { name: 'ICC_SGI1R_EL1', write: (d, v, x) => dispatchSgi(d, v, u64(x), true) }],
-  [ICC_SGI0R_EL1, { name: 'ICC_SGI0R_EL1', write: (d, v, x) => dispatchSgi(d, v, u64(x), false) }],
-  [ICC_ASGI1R_EL1, { name: 'ICC_ASGI1R_EL1', write: (d, v, x) => dispatchSgi(d, v, u64(x), false) }],
+  // SGI generation traps to KVM (sys_regs.c: access_gic_sgi): an exit, so the ap_list is pruned first.
+  [ICC_SGI1R_EL1, { name: 'ICC_SGI1R_EL1', write: (d, v, x) => { pruneApList(d, v); dispatchSgi(d, v, u64(x), true); } }],
+  [ICC_SGI0R_EL1, { name: 'ICC_SGI0R_EL1', write: (d, v, x) => { pruneApList(d, v); dispatchSgi(d, v, u64(x), false); } }],
+  [ICC_ASGI1R_EL1, { name: 'ICC_ASGI1R_EL1', write: (d, v, x) => { pruneApList(d, v); dispatchSgi(d, v, u64(x), false); } }],
+  // MPIDR_EL1 is not a GIC register, but guests route by it: sys_regs.c: reset_mpidr gives
+  // RES1 bit 31 and Aff2:Aff1:Aff0 from the vCPU id (the packed form the model keeps). Any GIC model.
+  [MPIDR_EL1, { name: 'MPIDR_EL1', read: (_d, v) => (0x80000000 | v.mpidr) >>> 0 }],
   apr(0, 0), apr(0, 1), apr(0, 2), apr(0, 3),
   apr(1, 0), apr(1, 1), apr(1, 2), apr(1, 3),
 ]);
@@ -117,7 +127,7 @@ export function guestSysregRead(dist: VgicDist, vcpu: VgicCpu, enc: number): Gue
   if (dist.v5) return v5GuestSysregRead(dist.v5, vcpu, enc); // GICv5 registers and GIC/GICR instructions
   const r = TABLE.get(enc);
   if (!r) return timerSysregRead(dist, vcpu, enc) ?? { ok: false, reason: `UNDEF: read of ${sysregName(enc)}` }; // CNT*_EL0, any GIC
-  if (dist.model !== 'v3' || !r.read) return { ok: false, reason: `UNDEF: read of ${r.name}` };
+  if ((dist.model !== 'v3' && enc !== MPIDR_EL1) || !r.read) return { ok: false, reason: `UNDEF: read of ${r.name}` };
   const v = r.read(dist, vcpu) >>> 0;
   READ_OK.value = v < 1024 ? SMALL[v]! : BigInt(v);
   return READ_OK;

@@ -13,6 +13,7 @@ import {
   VGIC_V3_MAX_CPUS,
 } from '../uapi/kvm.ts';
 import { registerRedist, v3CheckBase } from './addr.ts';
+import { queueIrq } from './ap-list.ts';
 import { IrqConfig, VgicIrq } from './irq.ts';
 import { ADDR_UNDEF, allocPrivateIrqs, type VgicCpu, type VgicDist, type VgicModel } from './state.ts';
 
@@ -73,7 +74,6 @@ function distInit(dist: VgicDist): void {
       irq.mpidr = 0;
       irq.group = 1;
     }
-    irq.attach(dist);
     dist.spis.push(irq);
   }
 }
@@ -145,13 +145,19 @@ export function vgicMapResources(dist: VgicDist): number {
 }
 
 /**
- * kvm_vgic_inject_irq(): lazy init, EINVAL for a missing IRQ, and a silent no-op unless the caller
- * is the IRQ's owner (userspace passes owner NULL; the arch timer passes its context:
- * vgic_validate_injection). Level IRQs follow the line; edge IRQs latch on a rising level only.
+ * kvm_vgic_inject_irq(): lazy init (6.1, 6.12; 7.2 leaves it to its callers and injects nothing,
+ * returning 0, while the vGIC is not initialised: profiles.ts irqLineOrder), EINVAL for a missing
+ * IRQ, and a silent no-op unless the caller is the IRQ's owner (userspace passes owner NULL; the
+ * arch timer passes its context: vgic_validate_injection). Level IRQs follow the line; edge IRQs
+ * latch on a rising level only; every valid injection is queued (vgic_queue_irq_unlock).
  */
 export function vgicInjectIrq(dist: VgicDist, vcpu: VgicCpu | null, intid: number, level: boolean, owner: string | null = null): number {
-  const ret = vgicLazyInit(dist);
-  if (ret) return ret;
+  if (dist.profile.irqLineOrder === 'init-first') {
+    if (!dist.initialized) return 0;
+  } else {
+    const ret = vgicLazyInit(dist);
+    if (ret) return ret;
+  }
   if (intid < VGIC_NR_PRIVATE_IRQS && !vcpu) return -EINVAL;
   const irq = intid < VGIC_NR_PRIVATE_IRQS ? vcpu!.privateIrqs[intid] ?? null : dist.spis[intid - VGIC_NR_PRIVATE_IRQS] ?? null;
   if (!irq) return -EINVAL;
@@ -163,7 +169,7 @@ export function vgicInjectIrq(dist: VgicDist, vcpu: VgicCpu | null, intid: numbe
     if (!level) return 0;
     irq.pendingLatch = true;
   }
-  dist.kick();
+  queueIrq(dist, irq);
   return 0;
 }
 
@@ -182,8 +188,9 @@ export function writeLineLevelInfo(dist: VgicDist, vcpu: VgicCpu, intid: number,
   for (let i = 0; i < 32; i++) {
     if (intid + i < VGIC_NR_SGIS || intid + i >= dist.nrIrqs) continue;
     const irq = dist.getIrq(vcpu, intid + i);
-    if (irq) irq.lineLevel = ((val >>> i) & 1) === 1;
+    if (!irq) continue;
+    irq.lineLevel = ((val >>> i) & 1) === 1;
+    if (irq.lineLevel) queueIrq(dist, irq); // vgic_write_irq_line_level_info
   }
-  dist.kick();
 }
 

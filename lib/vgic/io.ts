@@ -15,7 +15,8 @@ import {
   GIC_CPU_RUNNINGPRI,
 } from '../uapi/gic.ts';
 import { KVM_VGIC_V2_CPU_SIZE, KVM_VGIC_V2_DIST_SIZE, KVM_VGIC_V3_DIST_SIZE, KVM_VGIC_V3_REDIST_SIZE } from '../uapi/kvm.ts';
-import { SPURIOUS_INTID, acknowledge, deactivate, endOfInterrupt, highestPending, runningPriority } from './cpuif.ts';
+import { pruneApList } from './ap-list.ts';
+import { SPURIOUS_INTID, acknowledge, deactivate, endOfInterrupt, highestPending, priMask, runningPriority } from './cpuif.ts';
 import { itsMmioRead, itsMmioWrite } from './its/registers.ts';
 import { type AccessCtx, type RegisterTable, mmioRead, mmioWrite } from './mmio.ts';
 import { V2_DIST_TABLE } from './mmio-v2.ts';
@@ -64,19 +65,22 @@ export function findFrame(dist: VgicDist, vcpu: VgicCpu, addr: number): FrameHit
 export function vgicMmioRead(dist: VgicDist, vcpu: VgicCpu, addr: number, len: number): number | bigint | null {
   if (dist.v5) return irsMmioRead(dist.v5, vcpu, addr, len); // GICv5: the IRS frames only
   const hit = findFrame(dist, vcpu, addr);
+  if (hit?.table === 'gicc') return len === 4 ? giccRead(hit.ctx, hit.offset) : len === 8 ? 0n : 0;
+  // Any other access here traps (an exit): kvm_vgic_sync_hwstate prunes the ap_list first.
+  pruneApList(dist, vcpu);
   if (!hit) return itsMmioRead(dist, addr, len); // an ITS frame pair (lib/vgic/its/), else null
-  if (hit.table === 'gicc') return len === 4 ? giccRead(hit.ctx, hit.offset) : len === 8 ? 0n : 0;
   return mmioRead(hit.table, hit.ctx, hit.offset, len);
 }
 
 export function vgicMmioWrite(dist: VgicDist, vcpu: VgicCpu, addr: number, len: number, val: number | bigint): boolean {
   if (dist.v5) return irsMmioWrite(dist.v5, vcpu, addr, len, val);
   const hit = findFrame(dist, vcpu, addr);
-  if (!hit) return itsMmioWrite(dist, addr, len, val); // an ITS frame pair (lib/vgic/its/), else false
-  if (hit.table === 'gicc') {
+  if (hit?.table === 'gicc') {
     if (len === 4) giccWrite(hit.ctx, hit.offset, Number(val) >>> 0);
     return true;
   }
+  pruneApList(dist, vcpu); // a trapped access: an exit (see vgicMmioRead)
+  if (!hit) return itsMmioWrite(dist, addr, len, val); // an ITS frame pair (lib/vgic/its/), else false
   mmioWrite(hit.table, hit.ctx, hit.offset, len, val);
   return true;
 }
@@ -103,8 +107,12 @@ function giccRead({ dist, vcpu }: AccessCtx, offset: number): number {
     }
     case GIC_CPU_RUNNINGPRI:
       return runningPriority(c);
-    case GIC_CPU_HIGHPRI:
-      return highestPending(dist, vcpu, { g0: true, g1: true }, false)?.intid ?? SPURIOUS_INTID;
+    case GIC_CPU_HIGHPRI: {
+      // The hardware GICV_HPPIR names the best pending interrupt of an enabled group whose
+      // priority passes the PMR (running priority aside): measured on real KVM under QEMU.
+      const best = highestPending(dist, vcpu, { g0: c.igrpen0 === 1, g1: c.igrpen1 === 1 }, false);
+      return best !== null && (best.priority & priMask(c)) < (c.pmr & priMask(c)) ? best.intid : SPURIOUS_INTID;
+    }
     case GIC_CPU_ACTIVEPRIO:
       return c.ap1r[0]! | c.ap0r[0]!;
     case GIC_CPU_IDENT:

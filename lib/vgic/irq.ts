@@ -6,19 +6,25 @@ export const enum IrqConfig {
 }
 
 /**
- * The interrupts one vCPU must look at when it decides what to signal, acknowledge or wake up for:
- * every interrupt targeting it that is pending (latch or line) or active. This is the model's
- * ap_list (vgic.c: vgic_cpu.ap_list_head), kept up to date by the VgicIrq setters below, so the
- * cost of delivering one interrupt does not depend on nr_irqs.
+ * A vCPU's ap_list (vgic.c: vgic_cpu.ap_list_head): the interrupts KVM has queued for it, the
+ * only ones that reach its list registers, so the only ones it can be signalled, acknowledge or
+ * be woken by. The CPU interface (cpuif.ts) looks at nothing else, so the cost of delivering an
+ * interrupt is the length of this list, not nr_irqs.
  *
- * Interface for other interrupt sources (LPIs, GICv5): an interrupt joins delivery by being a
- * VgicIrq attached to an IrqHome (`irq.attach(home)`) whose candidatesOf(targetVcpu) names the
- * target vCPU's list; from then on writes to pendingLatch, lineLevel, active and targetVcpu move
- * it in and out of the right list. Nothing else has to be called. Membership is a superset
- * (disabled or edge-configured-with-line-high interrupts stay listed): the CPU interface filters.
+ * Membership follows KVM's rules, not the interrupt's state (ap-list.ts): an interrupt joins
+ * only when something calls queueIrq() (vgic_queue_irq_unlock: where KVM makes it pending,
+ * enabled or active) and vgic_target_oracle() names a vCPU; it leaves only when that vCPU prunes
+ * its list at an exit (vgic_prune_ap_list: the oracle names nobody, or moves it to another vCPU).
+ * So the list may hold interrupts that are no longer deliverable (until the next exit); an
+ * interrupt that becomes deliverable without a queueIrq() call (the distributor re-enabled after
+ * a prune) is on no list, and a retargeted one stays on its old vCPU's list until that vCPU
+ * prunes it: real KVM delivers neither in the meantime.
  */
-export class CandidateList {
+export class ApList {
   readonly items: VgicIrq[] = [];
+
+  /** The vCPU (index) whose list this is. */
+  constructor(readonly vcpuIdx: number) {}
 
   get length(): number {
     return this.items.length;
@@ -39,16 +45,6 @@ export class CandidateList {
     }
     irq.listIndex = -1;
   }
-}
-
-/**
- * Resolves a target vCPU index to its candidate list (the VgicDist for SGIs, PPIs and SPIs; the
- * VM's LPI home in lpi.ts for LPIs).
- */
-export interface IrqHome {
-  candidatesOf(vcpuIdx: number): CandidateList | null;
-  /** Told when the IRQ has left its list and joined none (LPIs: the ap_list drops its reference). */
-  unlisted?(irq: VgicIrq): void;
 }
 
 export class VgicIrq {
@@ -76,77 +72,26 @@ export class VgicIrq {
    * as a guest read of ISPENDR sees it (vgic_irq_is_mapped_level / vgic_get_phys_line_level).
    */
   inputLevel: (() => boolean) | null = null;
-  /** The candidate list this IRQ is on, and its index there (-1 when on none). */
-  list: CandidateList | null = null;
+  /** Software pending state (ISPENDR / edge injection). */
+  pendingLatch = false;
+  /** Input line level (level-triggered injection). */
+  lineLevel = false;
+  active = false;
+  /** Index of the vCPU this IRQ is routed to, or -1 for none (vgic_irq.target_vcpu). */
+  targetVcpu = -1;
+  /** The ap_list this IRQ is on (irq->vcpu in KVM) and its index there; null / -1 when on none (ap-list.ts). */
+  list: ApList | null = null;
   listIndex = -1;
-  private home: IrqHome | null = null;
-  private latch = false;
-  private line = false;
-  private target = -1;
-  private act = false;
 
   constructor(intid: number) {
     this.intid = intid;
   }
 
-  /** Software pending state (ISPENDR / edge injection). */
-  get pendingLatch(): boolean {
-    return this.latch;
-  }
-  set pendingLatch(v: boolean) {
-    if (v === this.latch) return;
-    this.latch = v;
-    this.track();
-  }
-
-  /** Input line level (level-triggered injection). */
-  get lineLevel(): boolean {
-    return this.line;
-  }
-  set lineLevel(v: boolean) {
-    if (v === this.line) return;
-    this.line = v;
-    this.track();
-  }
-
-  get active(): boolean {
-    return this.act;
-  }
-  set active(v: boolean) {
-    if (v === this.act) return;
-    this.act = v;
-    this.track();
-  }
-
-  /** Index of the vCPU this IRQ is routed to, or -1 for none (vgic_irq.target_vcpu). */
-  get targetVcpu(): number {
-    return this.target;
-  }
-  set targetVcpu(v: number) {
-    if (v === this.target) return;
-    this.target = v;
-    this.track();
-  }
-
-  /** Join delivery: from now on the IRQ keeps itself on its target vCPU's candidate list. */
-  attach(home: IrqHome): void {
-    this.home = home;
-    this.track();
-  }
+  /** Told when the IRQ has left its list (LPIs: the ap_list drops its reference, lpi.ts). */
+  unlisted(): void {}
 
   /** irq_is_pending(): the latch for edge; latch or line level for level. */
   isPending(): boolean {
-    return this.latch || (this.config === IrqConfig.Level && this.line);
-  }
-
-  private track(): void {
-    const home = this.home;
-    const want = (this.latch || this.line || this.act) && home ? home.candidatesOf(this.target) : null;
-    const had = this.list;
-    if (want === had) return;
-    if (had) had.remove(this);
-    if (want) want.add(this);
-    this.list = want;
-    if (had && !want && home!.unlisted) home!.unlisted(this);
+    return this.pendingLatch || (this.config === IrqConfig.Level && this.lineLevel);
   }
 }

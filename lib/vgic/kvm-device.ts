@@ -206,7 +206,8 @@ export function vgicV3Ops(dist: VgicDist): KvmDeviceOps {
         case KVM_DEV_ARM_VGIC_GRP_LEVEL_INFO:
           return v3RegsAccess(dist, group, attr, buf, true);
         case KVM_DEV_ARM_VGIC_GRP_MAINT_IRQ:
-          return setMaintIrq(dist, buf);
+          // Older kernels (6.1, 6.12) have no such group: vgic_set_common_attr() says ENXIO.
+          if (dist.profile.maintIrqAttr) return setMaintIrq(dist, buf);
       }
       return setCommonAttr(dist, group, attr, buf);
     },
@@ -218,7 +219,7 @@ export function vgicV3Ops(dist: VgicDist): KvmDeviceOps {
         case KVM_DEV_ARM_VGIC_GRP_LEVEL_INFO:
           return v3RegsAccess(dist, group, attr, buf, false);
         case KVM_DEV_ARM_VGIC_GRP_MAINT_IRQ:
-          return putUser(buf, 32, BigInt(dist.maintIrq));
+          if (dist.profile.maintIrqAttr) return putUser(buf, 32, BigInt(dist.maintIrq));
       }
       return getCommonAttr(dist, group, attr, buf);
     },
@@ -245,8 +246,9 @@ export function vgicV3Ops(dist: VgicDist): KvmDeviceOps {
           return hasRegister(table, dist, offsetOf(attr)) ? 0 : -ENXIO;
         }
         case KVM_DEV_ARM_VGIC_GRP_NR_IRQS:
-        case KVM_DEV_ARM_VGIC_GRP_MAINT_IRQ:
           return 0;
+        case KVM_DEV_ARM_VGIC_GRP_MAINT_IRQ:
+          return dist.profile.maintIrqAttr ? 0 : -ENXIO;
         case KVM_DEV_ARM_VGIC_GRP_LEVEL_INFO: {
           const info = Number((attr & KVM_DEV_ARM_VGIC_LINE_LEVEL_INFO_MASK) >> KVM_DEV_ARM_VGIC_LINE_LEVEL_INFO_SHIFT);
           return info === VGIC_LEVEL_INFO_LINE_LEVEL ? 0 : -ENXIO;

@@ -36,6 +36,7 @@ import { KVM_DEV_ARM_VGIC_GRP_CTRL, KVM_DEV_ARM_VGIC_SAVE_PENDING_TABLES, __kvmD
 import { type ItsFix, PEND_TABLES, cmds, itsVm } from './its/test-fixtures.ts';
 import { hex, rdGet, rdSet, runUntilSync } from './test-fixtures.ts';
 import { acknowledge, deactivate, endOfInterrupt, runningPriority } from './cpuif.ts';
+import { queueIrq } from './ap-list.ts';
 
 const { mapc, mapti, devEv } = cmds;
 const mapd = (dev: number) => cmds.mapd(dev);
@@ -230,6 +231,7 @@ t.test('EOI of an LPI drops its priority and deactivates nothing: not SGI 0 (the
   const sgi0 = v.privateIrqs[0]!;
   sgi0.priority = 0x80;
   sgi0.pendingLatch = true;
+  queueIrq(f.vm.dist, sgi0); // as an ICC_SGI1R_EL1 write does
   t.equal(acknowledge(f.vm.dist, v, 1), 0, 'SGI 0 acknowledged');
   t.equal(sgi0.active, true, 'SGI 0 active');
   t.equal(f.msi(1, 0), 1, 'MSI for 8192 (priority 0xa0: cannot preempt the running 0x80)');

@@ -4,33 +4,44 @@
 // its_sync_lpi_pending_table, vgic_its_invall; vgic-v3.c: vgic_v3_lpi_sync_pending_status,
 // vgic_v3_save_pending_tables; vgic.c: vgic_get_lpi, vgic_put_irq, vgic_flush_pending_lpis).
 //
-// Delivery: an LPI is a VgicIrq attached to the VM's LPI home (irq.ts: IrqHome), so a pending LPI
-// sits on its target vCPU's candidate list next to the SGIs, PPIs and SPIs (the ap_list) and the
-// CPU interface (cpuif.ts) decides among them all by one rule. The list follows pendingLatch and
-// targetVcpu by itself; nothing here scans it.
+// Delivery: an LPI is a VgicIrq, queued on its target vCPU's ap_list (irq.ts: ApList) by
+// the same queueIrq() as SGIs, PPIs and SPIs, wherever KVM calls vgic_queue_irq_unlock() for it
+// (an MSI, a configuration or pending-table sync), and pruned from it by the same rules
+// (ap-list.ts); the CPU interface (cpuif.ts) decides among them all by one rule.
 
 import { EFAULT } from '../uapi/errno.ts';
 import { GICR_PENDBASER_PTZ, GIC_LPI_OFFSET, LPI_PROP_ENABLED, gicrPendbaserAddress, gicrPropbaserAddress } from '../uapi/its.ts';
 import { INTERRUPT_ID_BITS_ITS, VGIC_MIN_LPI } from '../uapi/kvm.ts';
 import { gpaOf, readGuest, writeGuest } from './guest-mem.ts';
-import { type CandidateList, type IrqHome, IrqConfig, VgicIrq } from './irq.ts';
+import { queueIrq, unlistIrq } from './ap-list.ts';
+import { IrqConfig, VgicIrq } from './irq.ts';
 import type { VgicCpu, VgicDist } from './state.ts';
 
 /** An LPI's struct vgic_irq: edge, group 1, no active state; refcounted like the kernel's. */
 export class VgicLpi extends VgicIrq {
   /**
    * References held by the ITS: one per ITE mapping it (any ITS), one per translation-cache
-   * entry. KVM's ap_list holds one more while the LPI is queued there; here that is the LPI being
-   * on its vCPU's candidate list (see putLpi). With none left it leaves dist->lpi_xa (vgic_put_irq).
+   * entry. KVM's ap_list holds one more while the LPI is on a list (vgic_queue_irq_unlock takes
+   * it, vgic_prune_ap_list drops it); here that is `list !== null`. With none left it leaves
+   * dist->lpi_xa (vgic_put_irq).
    */
   refs = 0;
 
-  constructor(intid: number, targetVcpu: number) {
+  constructor(
+    intid: number,
+    targetVcpu: number,
+    private readonly dist: VgicDist,
+  ) {
     super(intid);
     // vgic-its.c: vgic_add_lpi: config EDGE, group 1, target_vcpu from the collection
     this.config = IrqConfig.Edge;
     this.group = 1;
     this.targetVcpu = targetVcpu;
+  }
+
+  /** Off its ap_list (pruned or flushed): that reference goes; with no other, the LPI is freed. */
+  override unlisted(): void {
+    if (this.refs === 0) releaseLpi(this.dist, this);
   }
 }
 
@@ -60,37 +71,7 @@ export function maxLpisPropbaser(propbaser: bigint): number {
   return 2 ** Math.min(idBits, INTERRUPT_ID_BITS_ITS);
 }
 
-// --- the candidate list (ap_list) and references ---------------------------------------------------------
-
-/**
- * Where the VM's LPIs are delivered: each vCPU's candidate list (the one VgicDist hands out for
- * SGIs, PPIs and SPIs), plus the ap_list's reference: an LPI that only the list still held is
- * released once it leaves the list (vgic_prune_ap_list -> vgic_put_irq).
- */
-class LpiHome implements IrqHome {
-  constructor(readonly dist: VgicDist) {}
-  candidatesOf(vcpuIdx: number): CandidateList | null {
-    return this.dist.candidatesOf(vcpuIdx);
-  }
-  unlisted(irq: VgicIrq): void {
-    if ((irq as VgicLpi).refs === 0) releaseLpi(this.dist, irq as VgicLpi);
-  }
-}
-
-const homes = new WeakMap<VgicDist, LpiHome>();
-function lpiHome(dist: VgicDist): LpiHome {
-  let h = homes.get(dist);
-  if (!h) homes.set(dist, (h = new LpiHome(dist)));
-  return h;
-}
-
-/**
- * vgic_target_oracle() != NULL for an LPI on a list: what keeps it on KVM's ap_list (and so
- * alive with no other reference) until the guest takes it or the list is pruned.
- */
-function queuedOnList(dist: VgicDist, lpi: VgicLpi): boolean {
-  return lpi.list !== null && lpi.enabled && lpi.pendingLatch && dist.enabled;
-}
+// --- references ---------------------------------------------------------------------------------------
 
 /** vgic_release_lpi_locked(): out of dist->lpi_xa. */
 function releaseLpi(dist: VgicDist, lpi: VgicLpi): void {
@@ -98,25 +79,14 @@ function releaseLpi(dist: VgicDist, lpi: VgicLpi): void {
 }
 
 /**
- * An LPI no ITE or cache entry references any more lives on only while it is queued on its
- * vCPU's list (the ap_list's reference); otherwise KVM frees it, pending state and all, at once
- * or at the next prune. So does this.
- */
-function reapIfUnqueued(dist: VgicDist, lpi: VgicLpi): void {
-  if (lpi.refs > 0 || queuedOnList(dist, lpi)) return;
-  lpi.pendingLatch = false; // leaves the list (LpiHome.unlisted releases it too)
-  releaseLpi(dist, lpi);
-}
-
-/**
- * An MSI for this LPI (vgic_its_trigger_msi / the cached path): pending, so on its target's list,
- * and the vCPUs kicked even if the LPI was already pending and queued: vgic_queue_irq_unlock()
- * kicks in that case too ("we could be queueing an edge-triggered interrupt for which we get no
- * EOI maintenance interrupt"), so every MSI makes the vCPU look at its interrupts again.
+ * An MSI for this LPI (vgic_its_trigger_msi / the cached path): pending, queued on its target's
+ * list if the oracle says so, and the vCPUs kicked even if it was already there:
+ * vgic_queue_irq_unlock() kicks in that case too ("we could be queueing an edge-triggered
+ * interrupt for which we get no EOI maintenance interrupt").
  */
 export function lpiSetPending(dist: VgicDist, lpi: VgicLpi): void {
   lpi.pendingLatch = true;
-  dist.kick();
+  queueIrq(dist, lpi);
 }
 
 /** vgic_get_irq_ref() */
@@ -125,15 +95,14 @@ export function getLpiRef(lpi: VgicLpi): void {
 }
 
 /**
- * vgic_put_irq(): drop an ITE's or the cache's reference. KVM's ap_list holds its own reference
- * only while the LPI is queued there (vgic_queue_irq_unlock adds it only if vgic_target_oracle
- * names a vCPU: enabled, pending, distributor enabled; vgic_prune_ap_list drops it otherwise). So
- * a queued LPI survives until the guest has taken it; any other goes now, pending state and all.
+ * vgic_put_irq(): drop an ITE's or the cache's reference. An LPI on an ap_list keeps that list's
+ * reference until the list is pruned (ap-list.ts; VgicLpi.unlisted); any other goes now, pending
+ * state and all.
  */
 export function putLpi(dist: VgicDist, lpi: VgicLpi): void {
   if (--lpi.refs > 0) return;
   lpi.refs = 0;
-  reapIfUnqueued(dist, lpi);
+  if (lpi.list === null) releaseLpi(dist, lpi);
 }
 
 // --- property and pending tables -----------------------------------------------------------------------
@@ -150,9 +119,7 @@ export function updateLpiConfig(dist: VgicDist, lpi: VgicLpi, filterVcpu: VgicCp
   if (!filterVcpu || filterVcpu.vcpuIdx === lpi.targetVcpu) {
     lpi.priority = prop[0]! & 0xfc; // LPI_PROP_PRIORITY
     lpi.enabled = (prop[0]! & LPI_PROP_ENABLED) !== 0;
-    dist.kick(); // vgic_queue_irq_unlock()
-    // A disabled LPI that only the ap_list held is pruned from it, and freed.
-    if (!lpi.enabled) reapIfUnqueued(dist, lpi);
+    queueIrq(dist, lpi); // vgic_queue_irq_unlock() (a disabled one leaves its list at the next prune)
   }
   return 0;
 }
@@ -174,7 +141,7 @@ export function lpiSyncPendingStatus(dist: VgicDist, lpi: VgicLpi): number {
   if (!b) return -EFAULT;
   const bit = 1 << (lpi.intid % 8);
   lpi.pendingLatch = (b[0]! & bit) !== 0;
-  dist.kick(); // vgic_queue_irq_unlock()
+  queueIrq(dist, lpi); // vgic_queue_irq_unlock()
   if (lpi.pendingLatch && !writeGuest(dist, ptr, Uint8Array.of(b[0]! & ~bit))) return -EFAULT;
   return 0;
 }
@@ -190,9 +157,8 @@ export function vgicAddLpi(dist: VgicDist, intid: number, vcpu: VgicCpu | null):
     old.refs++;
     return old;
   }
-  const lpi = new VgicLpi(intid, vcpu ? vcpu.vcpuIdx : -1);
+  const lpi = new VgicLpi(intid, vcpu ? vcpu.vcpuIdx : -1, dist);
   lpi.refs = 1;
-  lpi.attach(lpiHome(dist));
   dist.lpis.set(intid, lpi);
   let ret = updateLpiConfig(dist, lpi, null);
   if (!ret) ret = lpiSyncPendingStatus(dist, lpi);
@@ -204,12 +170,12 @@ export function vgicAddLpi(dist: VgicDist, intid: number, vcpu: VgicCpu | null):
 }
 
 /**
- * update_affinity(): retarget an LPI (only if it targets `from`, when given); its pending state
- * moves with it.
+ * update_affinity(): retarget an LPI (only if it targets `from`, when given). Nothing is queued:
+ * an LPI already on the old target's ap_list moves at that vCPU's next prune (ap-list.ts).
  */
 export function updateAffinity(dist: VgicDist, lpi: VgicLpi, from: VgicCpu | null, to: VgicCpu | null): void {
   if (from && lpi.targetVcpu !== from.vcpuIdx) return;
-  lpi.targetVcpu = to ? to.vcpuIdx : -1; // the candidate list follows the target
+  lpi.targetVcpu = to ? to.vcpuIdx : -1;
   dist.kick();
 }
 
@@ -225,8 +191,9 @@ export function vgicItsInvall(dist: VgicDist, vcpu: VgicCpu): void {
 
 /**
  * vgic_enable_lpis() -> its_sync_lpi_pending_table(): unless PENDBASER.PTZ, every mapped LPI
- * targeting this vCPU takes its pending state from the pending table (a clear bit clears it);
- * the walk stops at the first byte that is not in guest RAM.
+ * targeting this vCPU takes its pending state from the pending table (a clear bit clears it), and
+ * every mapped LPI is queued (whatever it targets); the walk stops at the first byte that is not
+ * in guest RAM.
  */
 export function vgicEnableLpis(dist: VgicDist, vcpu: VgicCpu): void {
   if (vcpu.pendbaser & GICR_PENDBASER_PTZ) return;
@@ -241,18 +208,22 @@ export function vgicEnableLpis(dist: VgicDist, vcpu: VgicCpu): void {
       lastOffset = ptr;
     }
     if (lpi.targetVcpu === vcpu.vcpuIdx) lpi.pendingLatch = (byte & (1 << (lpi.intid % 8))) !== 0;
+    queueIrq(dist, lpi);
   }
   dist.kick();
 }
 
 /**
- * vgic_flush_pending_lpis() (EnableLPIs 1 -> 0): the LPIs KVM has queued on this vCPU's ap_list
- * (enabled and pending on an enabled distributor) lose their pending state.
+ * vgic_flush_pending_lpis() (EnableLPIs 1 -> 0): every LPI on this vCPU's ap_list loses its
+ * pending state and leaves the list, dropping the list's reference (VgicLpi.unlisted frees one
+ * nothing else references).
  */
-export function vgicFlushPendingLpis(dist: VgicDist, vcpu: VgicCpu): void {
-  const queued = vcpu.candidates.items.filter((irq) => isLpi(irq) && queuedOnList(dist, irq));
-  // Leaving the list drops the ap_list's reference (LpiHome.unlisted frees an unreferenced one).
-  for (const lpi of queued) lpi.pendingLatch = false;
+export function vgicFlushPendingLpis(_dist: VgicDist, vcpu: VgicCpu): void {
+  const lpis = vcpu.apList.items.filter(isLpi);
+  for (const lpi of lpis) {
+    lpi.pendingLatch = false;
+    unlistIrq(lpi);
+  }
 }
 
 /**

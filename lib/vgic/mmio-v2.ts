@@ -8,6 +8,7 @@ import {
   GICC_CTLR,
   GICC_IIDR,
   GICC_PMR,
+  GIC_CPU_DEACTIVATE,
   GICD_CPENDSGIR,
   GICD_CTLR,
   GICD_ICACTIVER,
@@ -27,6 +28,7 @@ import {
   gicdIidr,
 } from '../uapi/gic.ts';
 import { PRODUCT_ID_KVM, IMPLEMENTER_ARM, VGIC_NR_PRIVATE_IRQS } from '../uapi/kvm.ts';
+import { queueIrq } from './ap-list.ts';
 import { iidrUserWrite } from './iidr.ts';
 import {
   type ReadFn,
@@ -52,6 +54,7 @@ import {
   uaccessWriteSactive,
   uaccessWriteSenable,
   uaccessWriteSpending,
+  uaccessWriteWi,
   writeCactive,
   writeCenable,
   writeConfig,
@@ -159,8 +162,8 @@ const writeSgir: WriteFn = (ctx, _offset, _len, val) => {
     const irq = v.privateIrqs[intid]!;
     irq.pendingLatch = true;
     irq.source |= 1 << source.vcpuId;
+    queueIrq(dist, irq);
   }
-  dist.kick();
 };
 
 /** vgic_mmio_read_sgipend(): one source byte per SGI. */
@@ -187,9 +190,11 @@ const writeSgipends: WriteFn = (ctx, offset, len, val) => {
   for (let i = 0; i < len; i++) {
     const irq = ctx.vcpu.privateIrqs[intid + i]!;
     irq.source |= (val >>> (i * 8)) & 0xff;
-    if (irq.source) irq.pendingLatch = true;
+    if (irq.source) {
+      irq.pendingLatch = true;
+      queueIrq(ctx.dist, irq);
+    }
   }
-  ctx.dist.kick();
 };
 
 const F = 'vgic-mmio-v2.c';
@@ -276,7 +281,9 @@ export const V2_CPU_ROWS: readonly RegisterRow[] = [
   reg(GICC_ABPR, 4, { name: 'GICC_ABPR', read: readVcpuif, write: writeVcpuif, access: A32, ref: `${F}: vgic_mmio_read_vcpuif` }),
   reg(GICC_APR0, 16, { name: 'GICC_APRn', read: readApr, write: writeApr, access: A32, ref: `${F}: vgic_mmio_read_apr` }),
   reg(GICC_IIDR, 4, { name: 'GICC_IIDR', read: readVcpuif, write: writeWi, access: A32, ref: `${F}: vgic_mmio_read_vcpuif` }),
+  // GICC_DIR: RAZ/WI for userspace (the guest's writes go to the hardware GICV page).
+  reg(GIC_CPU_DEACTIVATE, 4, { name: 'GICC_DIR', read: readRaz, write: writeWi, uaccessRead: readRaz, uaccessWrite: uaccessWriteWi, access: A32, present: (p) => p.v2CpuDirUaccess, ref: `${F}: vgic_v2_cpu_registers (GIC_CPU_DEACTIVATE)` }),
 ];
 
 export const V2_DIST_TABLE = new RegisterTable('GICv2 distributor', V2_DIST_ROWS, 0x1000);
-export const V2_CPU_TABLE = new RegisterTable('GICv2 CPU interface (uaccess)', V2_CPU_ROWS, 0x1000);
+export const V2_CPU_TABLE = new RegisterTable('GICv2 CPU interface (uaccess)', V2_CPU_ROWS, 0x2000);

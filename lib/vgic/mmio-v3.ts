@@ -66,6 +66,7 @@ import {
   VGIC_MIN_LPI,
   VGIC_NR_PRIVATE_IRQS,
 } from '../uapi/kvm.ts';
+import { queueIrq } from './ap-list.ts';
 import { sanitiseBaserFields } from './baser.ts';
 import { iidrUserWrite } from './iidr.ts';
 import { invalidateAllCaches } from './its/state.ts';
@@ -170,6 +171,8 @@ export const uaccessWriteV3Misc: UWriteFn = (ctx, offset, len, val) => {
     case GICD_TYPER2: {
       const cur = readV3Misc(ctx, offset, len);
       if (cur === val) return 0;
+      // 6.1/6.12 (vgic-mmio-v3.c): "if (val != vgic_mmio_read_v3_misc(...)) return -EINVAL;"
+      if (dist.profile.typer2UserWrite === 'exact') return -EINVAL;
       if (dist.initialized) return -EBUSY;
       if ((cur ^ val) & ~GICD_TYPER2_nASSGIcap) return -EINVAL;
       if (!hostDirectSgis(dist) && val & GICD_TYPER2_nASSGIcap) return -EINVAL;
@@ -228,9 +231,10 @@ const uaccessWritePendingV3: UWriteFn = (ctx, offset, len, val) => {
   const intid = addrToIntid(offset, 1);
   for (let i = 0; i < len * 8; i++) {
     const irq = ctx.dist.getIrq(ctx.vcpu, intid + i);
-    if (irq) irq.pendingLatch = ((val >>> i) & 1) === 1;
+    if (!irq) continue;
+    irq.pendingLatch = ((val >>> i) & 1) === 1;
+    if (irq.pendingLatch) queueIrq(ctx.dist, irq);
   }
-  ctx.dist.kick();
   return 0;
 };
 
@@ -392,9 +396,10 @@ export const V3_DIST_ROWS: readonly RegisterRow[] = [
 
 export const V3_RD_ROWS: readonly RegisterRow[] = [
   reg(GICR_CTLR, 4, { name: 'GICR_CTLR', read: readV3rCtlr, write: writeV3rCtlr, access: A32, ref: `${F}: vgic_mmio_read_v3r_ctlr` }),
+  // Second in the kernel's array although 0x10 > 0x4: bsearch never finds it (see RegisterTable).
+  reg(GICR_STATUSR, 4, { name: 'GICR_STATUSR', read: readRaz, write: writeWi, access: A32, ref: `${F}: vgic_v3_rd_registers (RAZ/WI)` }),
   reg(GICR_IIDR, 4, { name: 'GICR_IIDR', read: readV3rIidr, write: writeWi, access: A32, ref: `${F}: vgic_mmio_read_v3r_iidr` }),
   reg(GICR_TYPER, 8, { name: 'GICR_TYPER', read: readV3rTyper, write: writeWi, uaccessWrite: uaccessWriteWi, access: A32_64, ref: `${F}: vgic_mmio_read_v3r_typer` }),
-  reg(GICR_STATUSR, 4, { name: 'GICR_STATUSR', read: readRaz, write: writeWi, access: A32, ref: `${F}: vgic_v3_rd_registers (RAZ/WI)` }),
   reg(GICR_WAKER, 4, { name: 'GICR_WAKER', read: readRaz, write: writeWi, access: A32, ref: `${F}: vgic_v3_rd_registers (RAZ/WI)` }),
   reg(GICR_PROPBASER, 8, { name: 'GICR_PROPBASER', read: readPropbase, write: writePropbase, access: A32_64, ref: `${F}: vgic_mmio_write_propbase` }),
   reg(GICR_PENDBASER, 8, { name: 'GICR_PENDBASER', read: readPendbase, write: writePendbase, access: A32_64, ref: `${F}: vgic_mmio_write_pendbase` }),

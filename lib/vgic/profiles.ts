@@ -30,7 +30,38 @@ export interface HostProfile {
   readonly ctlrIrCesAtRev3: boolean;
   /** ac6769c8 (Feb 2026): implementation_rev set by kvm_vgic_create() rather than by vgic_init(). */
   readonly revAtCreate: boolean;
+  /**
+   * Userspace GICD_TYPER2 writes (vgic_mmio_uaccess_write_v3_misc): 'exact' = any value other
+   * than the current one is EINVAL, before and after init (6.1, 6.12); 'nassgicap' = only
+   * nASSGIcap may change, and only before init (EBUSY after), as 7.2 does.
+   */
+  readonly typer2UserWrite: 'exact' | 'nassgicap';
+  /** KVM_DEV_ARM_VGIC_GRP_MAINT_IRQ exists (absent in 6.1 and 6.12: ENXIO). */
+  readonly maintIrqAttr: boolean;
+  /** vgic_v2_cpu_registers has GIC_CPU_DEACTIVATE (GICC_DIR) for userspace (absent in 6.1, 6.12). */
+  readonly v2CpuDirUaccess: boolean;
+  /**
+   * KVM_IRQ_LINE's order of checks (arm.c: kvm_vm_ioctl_irq_line) for PPIs and SPIs: 'vcpu-first'
+   * looks the vCPU and the INTID up first and leaves vgic_lazy_init to kvm_vgic_inject_irq (6.1,
+   * 6.12: EINVAL before EBUSY on an uninitialised GICv3, and a refused line never initialises a
+   * GICv2); 'init-first' calls vgic_lazy_init before anything else (7.2). Measured (scenarios
+   * v3-irq-line-order-before-init, v2-irq-line-lazy-init-*); unmeasured era profiles keep
+   * 'vcpu-first'.
+   */
+  readonly irqLineOrder: 'vcpu-first' | 'init-first';
+  /**
+   * What KVM_IRQ_LINE's vCPU field names: 'id' (kvm_get_vcpu_by_id: 6.12, 7.2) or 'index' (6.1 and
+   * before: kvm_get_vcpu for CPU lines; for PPIs the vCPU at that index passes its vcpu_id to
+   * kvm_vgic_inject_irq, which takes it as an index again). Differs only when ids are not indices
+   * (scenario v3-irq-line-vcpu-id).
+   */
+  readonly irqLineVcpu: 'id' | 'index';
 }
+
+/** The switches added for real kernels, as the newest kernels have them. */
+const CURRENT = { typer2UserWrite: 'nassgicap', maintIrqAttr: true, v2CpuDirUaccess: true } as const;
+/** ... and as older kernels (6.1, 6.12 and before) have them. */
+const OLDER = { typer2UserWrite: 'exact', maintIrqAttr: false, v2CpuDirUaccess: false } as const;
 
 export const PROFILES: readonly HostProfile[] = [
   {
@@ -45,6 +76,9 @@ export const PROFILES: readonly HostProfile[] = [
     v3PreInitRegs: false,
     ctlrIrCesAtRev3: false,
     revAtCreate: false,
+    ...OLDER,
+    irqLineOrder: 'vcpu-first',
+    irqLineVcpu: 'index',
   },
   {
     name: 'v2-groups-flag',
@@ -58,6 +92,9 @@ export const PROFILES: readonly HostProfile[] = [
     v3PreInitRegs: false,
     ctlrIrCesAtRev3: false,
     revAtCreate: false,
+    ...OLDER,
+    irqLineOrder: 'vcpu-first',
+    irqLineVcpu: 'index',
   },
   {
     name: 'iidr-noop',
@@ -71,6 +108,9 @@ export const PROFILES: readonly HostProfile[] = [
     v3PreInitRegs: true,
     ctlrIrCesAtRev3: true,
     revAtCreate: true,
+    ...CURRENT,
+    irqLineOrder: 'vcpu-first',
+    irqLineVcpu: 'id',
   },
   {
     name: 'iidr-fix',
@@ -84,6 +124,9 @@ export const PROFILES: readonly HostProfile[] = [
     v3PreInitRegs: true,
     ctlrIrCesAtRev3: true,
     revAtCreate: true,
+    ...CURRENT,
+    irqLineOrder: 'vcpu-first',
+    irqLineVcpu: 'id',
   },
   {
     name: 'series-p1',
@@ -97,6 +140,9 @@ export const PROFILES: readonly HostProfile[] = [
     v3PreInitRegs: true,
     ctlrIrCesAtRev3: true,
     revAtCreate: true,
+    ...CURRENT,
+    irqLineOrder: 'vcpu-first',
+    irqLineVcpu: 'id',
   },
   {
     name: 'series-p3',
@@ -110,6 +156,75 @@ export const PROFILES: readonly HostProfile[] = [
     v3PreInitRegs: true,
     ctlrIrCesAtRev3: true,
     revAtCreate: true,
+    ...CURRENT,
+    irqLineOrder: 'vcpu-first',
+    irqLineVcpu: 'id',
+  },
+  // Profiles named after real kernels: every switch is what `vgic-harness conformance` observed
+  // on that Debian arm64 kernel under QEMU (README, "Conformance against real KVM").
+  {
+    name: 'linux-6.1.164',
+    description: 'Debian 6.1.164 (bookworm): IIDR writes accepted but change nothing, v3 registers EBUSY before INIT',
+    kernelRef: 'linux-image-6.1.0-44-arm64 6.1.164-1, measured',
+    groupsConfigurable: true,
+    latestRev: 3,
+    iidrUserWrite: 'noop',
+    v2UserGroupGate: 'flag',
+    groupWriteMinRev: 0,
+    v3PreInitRegs: false,
+    ctlrIrCesAtRev3: true,
+    revAtCreate: false,
+    ...OLDER,
+    irqLineOrder: 'vcpu-first',
+    irqLineVcpu: 'index',
+  },
+  {
+    name: 'linux-6.12.43',
+    description: 'Debian 6.12.43 (bookworm-backports): before the IIDR fix reached stable, writes accepted but change nothing',
+    kernelRef: 'linux-image-6.12.43+deb12-arm64 6.12.43-1~bpo12+1, measured',
+    groupsConfigurable: true,
+    latestRev: 3,
+    iidrUserWrite: 'noop',
+    v2UserGroupGate: 'flag',
+    groupWriteMinRev: 0,
+    v3PreInitRegs: false,
+    ctlrIrCesAtRev3: true,
+    revAtCreate: false,
+    ...OLDER,
+    irqLineOrder: 'vcpu-first',
+    irqLineVcpu: 'id',
+  },
+  {
+    name: 'linux-6.12.117',
+    description: 'Debian 6.12.117 (trixie): IIDR revisions 2 and 3 selectable (fix backported), v3 registers EBUSY before INIT',
+    kernelRef: 'linux-image-6.12.117+deb13-arm64 6.12.117-1, measured',
+    groupsConfigurable: true,
+    latestRev: 3,
+    iidrUserWrite: 'rev2-3',
+    v2UserGroupGate: 'flag',
+    groupWriteMinRev: 0,
+    v3PreInitRegs: false,
+    ctlrIrCesAtRev3: true,
+    revAtCreate: false,
+    ...OLDER,
+    irqLineOrder: 'vcpu-first',
+    irqLineVcpu: 'id',
+  },
+  {
+    name: 'linux-7.2.13',
+    description: 'Debian 7.2.13 (sid): IIDR revisions 2 and 3 selectable, IIDR/TYPER2 accessible before INIT',
+    kernelRef: 'linux-binary-7.2.13+deb14-arm64 7.2.13-1, measured',
+    groupsConfigurable: true,
+    latestRev: 3,
+    iidrUserWrite: 'rev2-3',
+    v2UserGroupGate: 'flag',
+    groupWriteMinRev: 0,
+    v3PreInitRegs: true,
+    ctlrIrCesAtRev3: true,
+    revAtCreate: true,
+    ...CURRENT,
+    irqLineOrder: 'init-first',
+    irqLineVcpu: 'id',
   },
 ];
 

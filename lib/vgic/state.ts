@@ -2,7 +2,7 @@
 // (include/kvm/arm_vgic.h), plus the few facts about the host the model depends on.
 
 import { VGIC_NR_PRIVATE_IRQS, VGIC_NR_SGIS, VGIC_V3_MAX_CPUS } from '../uapi/kvm.ts';
-import { CandidateList, type IrqHome, IrqConfig, VgicIrq } from './irq.ts';
+import { ApList, IrqConfig, VgicIrq } from './irq.ts';
 import type { VgicIts } from './its/state.ts';
 import type { VgicLpi } from './lpi.ts';
 import type { HostProfile } from './profiles.ts';
@@ -29,6 +29,12 @@ export interface VgicHostCaps {
   readonly directSgis: boolean;
   /** Number of list registers (only bounds how many IRQs the model can keep active at once). */
   readonly nrLr: number;
+  /**
+   * The host kernel runs KVM in VHE mode (has_vhe(): kvm-arm.mode=vhe on a CPU with VHE, as
+   * QEMU's -cpu max): the ptimer is a direct, hardware-mapped timer (arch_timer.c: get_timer_map).
+   * False: nVHE (and pKVM), the ptimer is emulated.
+   */
+  readonly vhe: boolean;
 }
 
 export const DEFAULT_HOST_CAPS: VgicHostCaps = {
@@ -39,6 +45,7 @@ export const DEFAULT_HOST_CAPS: VgicHostCaps = {
   a3v: true,
   directSgis: false,
   nrLr: 4,
+  vhe: false,
 };
 
 /** Guest RAM as the vGIC reads and writes it (kvm_read_guest / kvm_write_guest): the ITS and LPI tables. */
@@ -91,9 +98,18 @@ export class CpuIfState {
   numIdBits: number;
   /** ICC_SRE_EL1 as KVM reports it for a v3 guest: SRE|DFB|DIB (vgic_v3_enable). */
   sre = 0x7;
+  /**
+   * What the hardware interface implements (ICH_VTR_EL2.PRIbits + 1, IDbits field): the guest's
+   * ICV_ and GICV_ registers use these whatever userspace wrote to ICC_CTLR_EL1, which only changes
+   * num_pri_bits/num_id_bits (vgic-sys-reg-v3.c: set_gic_ctlr; measured on real KVM under QEMU).
+   */
+  readonly hwPriBits: number;
+  readonly hwIdBits: number;
   constructor(priBits: number, idBits: number) {
     this.numPriBits = priBits;
     this.numIdBits = idBits === 24 ? 1 : 0;
+    this.hwPriBits = priBits;
+    this.hwIdBits = this.numIdBits;
   }
 }
 
@@ -111,8 +127,8 @@ export class VgicCpu {
   lpisEnabled = false;
   pendbaser = 0n;
   readonly cpuif: CpuIfState;
-  /** Pending or active interrupts targeting this vCPU (the ap_list; see irq.ts CandidateList). */
-  readonly candidates = new CandidateList();
+  /** The interrupts KVM has queued for this vCPU (its ap_list; irq.ts ApList, ap-list.ts). */
+  readonly apList: ApList;
   /** GICR_WAKER is RAZ/WI in KVM; nothing to store. */
 
   constructor(vcpuId: number, vcpuIdx: number, mpidr: number, caps: VgicHostCaps) {
@@ -120,10 +136,11 @@ export class VgicCpu {
     this.vcpuIdx = vcpuIdx;
     this.mpidr = mpidr;
     this.cpuif = new CpuIfState(caps.priBits, caps.idBits);
+    this.apList = new ApList(vcpuIdx);
   }
 }
 
-export class VgicDist implements IrqHome {
+export class VgicDist {
   model: VgicModel | null = null;
   created = false;
   initialized = false;
@@ -192,11 +209,6 @@ export class VgicDist implements IrqHome {
   kick(): void {
     this.epoch++;
   }
-
-  /** IrqHome: the candidate list of the vCPU with this index (creation order), if any. */
-  candidatesOf(vcpuIdx: number): CandidateList | null {
-    return this.vcpus[vcpuIdx]?.candidates ?? null;
-  }
 }
 
 /**
@@ -221,7 +233,6 @@ export function allocPrivateIrqs(dist: VgicDist, vcpu: VgicCpu): void {
       irq.group = 0;
       irq.targets = (1 << vcpu.vcpuIdx) & 0xff;
     }
-    irq.attach(dist);
     vcpu.privateIrqs.push(irq);
   }
 }

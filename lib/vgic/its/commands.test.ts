@@ -320,6 +320,10 @@ t.test('INT makes the LPI pending; blocked, unmapped and LPIs-off cases', (t) =>
   const f = mapped();
   t.equal(f.cmd(devEv(GITS_CMD_INT, 1, 5)), 0, 'INT');
   t.equal(lpi(f, 8200)!.pendingLatch, true, 'pending');
+  t.same(listedLpis(f.vcpus[0]!.vgic), [], 'distributor disabled: queued nowhere (vgic_target_oracle)');
+  f.vm.dist.enabled = true; // GICD_CTLR.EnableGrp1: queues nothing by itself (vgic_mmio_write_v3_misc)
+  t.same(listedLpis(f.vcpus[0]!.vgic), [], 'enabling the distributor queues nothing');
+  t.equal(f.cmd(devEv(GITS_CMD_INT, 1, 5)), 0, 'INT again');
   t.same(listedLpis(f.vcpus[0]!.vgic), [8200], 'queued on vCPU 0');
   t.equal(f.cmd(devEv(GITS_CMD_INT, 1, 6)), E_ITS_INT_UNMAPPED_INTERRUPT, 'no ITE: E_ITS_INT_UNMAPPED_INTERRUPT');
   t.equal(f.cmd(devEv(GITS_CMD_INT, 2, 5)), E_ITS_INT_UNMAPPED_INTERRUPT, 'no device: E_ITS_INT_UNMAPPED_INTERRUPT');

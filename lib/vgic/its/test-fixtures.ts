@@ -155,6 +155,6 @@ export const cmds = {
   movall: (from: number, to: number): ItsCmdBlock => itsBuildMovallCmd(from, to),
 };
 
-/** The LPIs on a vCPU's candidate list (KVM's ap_list), in INTID order. */
+/** The LPIs on a vCPU's ap_list (irq.ts ApList), in INTID order. */
 export const listedLpis = (v: VgicCpu): number[] =>
-  v.candidates.items.filter((i) => i.intid >= 8192).map((i) => i.intid).sort((a, b) => a - b);
+  v.apList.items.filter((i) => i.intid >= 8192).map((i) => i.intid).sort((a, b) => a - b);
