@@ -1,10 +1,9 @@
 // The entry point lib/runner/main.ts imports for `vgic-harness snapshot ...` (kept at this path);
 // the commands live in cli.ts. Run directly: node --import=tsx lib/snapshot/diff-cli.ts diff a.yaml b.yaml
 //
-// cli.ts is loaded only when a snapshot command runs: it reaches lib/host/index.ts, whose
-// selftest() module imports node-tap, and node-tap's root test times out after 30 s and then
-// SIGALRMs the process. Loaded statically, every `vgic-harness` command (run, conformance) that
-// lasts over 40 s would die of that alarm.
+// cli.ts is loaded only when a snapshot command runs, so that other commands do not load the
+// model and the snapshot engine for nothing. (Library code never loads node-tap: see
+// test/selftest-wrapper.test.ts, which fails the import of lib/host or lib/snapshot if it does.)
 
 import { pathToFileURL } from 'node:url';
 import type { CliIo } from './cli.ts';
