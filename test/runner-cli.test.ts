@@ -109,7 +109,7 @@ t.test('usage errors: one line naming the problem and a hint, exit 2, nothing ru
     [['--jobs'], /^option '--jobs' needs a value$/],
     [['--timeout', '2147484'], /^--timeout 2147484 is too long: at most 2147483 seconds/],
     [['--format', 'yaml'], /^--format: unknown format 'yaml'/],
-    [['--profile', 'linux-4.19'], /^unknown profile 'linux-4\.19'; known profiles: pre-groups, v2-groups-flag, iidr-noop, iidr-fix, series-p1, series-p3$/],
+    [['--profile', 'linux-4.19'], /^unknown profile 'linux-4\.19'; known profiles: pre-groups, v2-groups-flag, iidr-noop, iidr-fix, series-p1, series-p3, linux-6\.1\.164, linux-6\.12\.43, linux-6\.12\.117, linux-7\.2\.13$/],
     [['no_such_test'], /^no selftest matches 'no_such_test'; known selftests: .*vgic_init/],
     [['--dir', join(tmp, 'missing')], /^cannot read selftest directory/],
     [['--junit', join(tmp, 'missing', 'x.xml')], /^--junit .*: directory .* does not exist$/],
