@@ -1,7 +1,7 @@
 // A conformance run's report in every format: KTAP checked by the independent grammar checker,
 // TAP by node-tap's parser (through the runner's strict reading). No QEMU: the outcome is built
 // from a scenario and made-up results, one of them a difference.
-import t from 'tap';
+import t from './tap.ts';
 import { compareNormalised } from '../lib/conformance/compare.ts';
 import { parseKnownDifferences } from '../lib/conformance/known.ts';
 import { parseScenarios } from '../lib/conformance/language.ts';

@@ -1,6 +1,6 @@
 // The KTAP checker must accept what the spec allows in this project's layout and reject each
 // kind of mistake a writer could make; otherwise the runner's KTAP tests would prove nothing.
-import t from 'tap';
+import t from './tap.ts';
 import { checkKtap } from './ktap-grammar.ts';
 
 const doc = (...lines: string[]): string => `${lines.join('\n')}\n`;

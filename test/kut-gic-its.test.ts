@@ -4,7 +4,7 @@
 
 import { resolve } from 'node:path';
 import { execa } from 'execa';
-import t from 'tap';
+import t from './tap.ts';
 
 const ROOT = resolve(import.meta.dirname, '..');
 

@@ -5,7 +5,7 @@
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import t from 'tap';
+import t from './tap.ts';
 import { collectSelftests } from '../lib/host/selftest.ts';
 
 const ROOT = resolve(import.meta.dirname, '..');

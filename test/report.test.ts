@@ -4,7 +4,7 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import t from 'tap';
+import t from './tap.ts';
 import { parse as parseYaml } from 'yaml';
 import { yamlLines } from '../lib/host/tap-writer.ts';
 import { reporterFor, type ReportFormat } from '../lib/report/formats.ts';

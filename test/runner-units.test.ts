@@ -1,6 +1,6 @@
 // The runner's pure parts, without starting any process: argument parsing, selection,
 // sharding, the timeout directive, the exit-status mapping and the progress line.
-import t from 'tap';
+import t from './tap.ts';
 import { parseCommand, UsageError, type RunOptions } from '../lib/runner/cli.ts';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';

@@ -5,7 +5,7 @@
 
 import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import t from 'tap';
+import t from './tap.ts';
 import { collectSelftests, type CollectedSelftest } from '../lib/host/selftest.ts';
 
 const ROOT = resolve(import.meta.dirname, '..');

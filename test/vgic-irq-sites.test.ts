@@ -6,7 +6,7 @@
 
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
-import t from 'tap';
+import t from './tap.ts';
 
 /** function -> check sites in vgic_irq.c (7.2). */
 const KERNEL: Record<string, number> = {

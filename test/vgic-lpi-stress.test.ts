@@ -3,7 +3,7 @@
 
 import { resolve } from 'node:path';
 import { execa } from 'execa';
-import t from 'tap';
+import t from './tap.ts';
 import { setRecorder } from '../lib/host/index.ts';
 import { parseLpiStressArgs, runLpiStress } from '../selftests/vgic_lpi_stress.ts';
 

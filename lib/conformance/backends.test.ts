@@ -1,7 +1,7 @@
 // The parts around the two back ends that need no QEMU: the initramfs writer, the driver's and
 // run-tests' console parsing, the known-differences file, the CLI, and the model back end over
 // every scenario (it must answer every step; a runaway or a dead vCPU would show as "exit 0").
-import t from 'tap';
+import t from '../../test/tap.ts';
 import { cpioArchive, initramfs } from './cpio.ts';
 import { parseConformance } from './cli.ts';
 import { parseDriverOutput } from './kvm-backend.ts';

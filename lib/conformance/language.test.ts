@@ -1,6 +1,6 @@
 // The scenario language, its compilation for the real-KVM driver, and the raw-result parsing
 // and normalisation both back ends share. No QEMU here.
-import t from 'tap';
+import t from '../../test/tap.ts';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { driverLine } from './compile.ts';

@@ -3,7 +3,7 @@
 // profile named after its kernel, and every step must agree or be a known difference
 // (scenarios/known-differences.yaml). A scenario edited since its recording fails with the
 // command that re-records it.
-import t from 'tap';
+import t from '../../test/tap.ts';
 import { readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { compareNormalised, describeDiff } from './compare.ts';

@@ -2,7 +2,7 @@
 // and enables the ITS, each its_send_*_cmd() is decoded by the ITS into the fields it encoded,
 // CREADR has caught up when it returns, and the LPIs end up configured and deliverable.
 
-import t from 'tap';
+import t from '../../test/tap.ts';
 import {
   GITS_BASE_GPA,
   GITS_TRANSLATER,

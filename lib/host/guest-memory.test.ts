@@ -3,7 +3,7 @@
 // host from guest memory (addr_gva2hva), and memory shared by two vCPUs. Also getopt and the
 // atoi_* parsers a port's main() uses.
 
-import t from 'tap';
+import t from '../../test/tap.ts';
 import {
   type Guest,
   type GuestProgram,

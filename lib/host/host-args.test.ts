@@ -2,7 +2,8 @@
 // with EFAULT where KVM touches it, and report a wrongly typed argument as a TestAssertionFailure:
 // none of them throws a plain JavaScript error.
 
-import t, { type Test } from 'tap';
+import type { Test } from 'tap';
+import t from '../../test/tap.ts';
 import {
   EFAULT,
   ENXIO,

@@ -2,7 +2,7 @@
 // test's exit() while vCPU threads still wait in WFI): deterministic for a seed, host steps
 // bounded per turn, vCPUs and host threads interleaved.
 
-import t from 'tap';
+import t from '../../test/tap.ts';
 import type { Guest, GuestProgram } from '../guest/index.ts';
 import { UCALL_DONE, UCALL_SYNC, runVcpuThreads, testDisableDefaultVgic, vmCreateWithVcpus } from './index.ts';
 

@@ -8,7 +8,7 @@
 // errors a selftest reports cleanly (KvmError, TestAssertionFailure, TestSkip).
 // Replay a run with FUZZ_SEED=<seed printed below>.
 
-import t from 'tap';
+import t from '../../test/tap.ts';
 import type { Guest, GuestProgram } from '../guest/index.ts';
 import {
   KVM_DEV_TYPE_ARM_VGIC_ITS,

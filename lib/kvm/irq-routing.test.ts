@@ -4,7 +4,8 @@
 // arch/arm64/kvm/vgic/vgic-irqfd.c (kvm_set_routing_entry, vgic_irqfd_set_irq),
 // virt/kvm/eventfd.c (kvm_irqfd, kvm_irqfd_assign) and fs/eventfd.c (eventfd_write).
 
-import t, { type Test } from 'tap';
+import type { Test } from 'tap';
+import t from '../../test/tap.ts';
 import {
   EAGAIN,
   EBADF,

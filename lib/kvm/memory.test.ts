@@ -1,7 +1,7 @@
 // Guest physical memory: memslot errnos, little-endian accesses, and the routing of guest
 // accesses (RAM, then the in-kernel vGIC frames, else an exit to userspace).
 
-import t from 'tap';
+import t from '../../test/tap.ts';
 import type { Guest, GuestProgram } from '../guest/index.ts';
 import {
   EEXIST,

@@ -4,7 +4,7 @@
 // and a signalled irqfd (virt/kvm/eventfd.c: irqfd_wakeup, irqfd_inject) with its atomic fast path
 // (vgic-irqfd.c: kvm_arch_set_irq_inatomic -> vgic-its.c: vgic_its_inject_cached_translation).
 
-import t from 'tap';
+import t from '../../test/tap.ts';
 import {
   EBUSY,
   EINVAL,

@@ -2,7 +2,7 @@
 // irqchip.c: kvm_send_userspace_msi; vgic-irqfd.c: kvm_set_msi; vgic-its.c: vgic_its_inject_msi,
 // vgic_its_inject_cached_translation, vgic_msi_to_its, vgic_its_resolve_lpi).
 
-import t from 'tap';
+import t from '../../test/tap.ts';
 import {
   GITS_BASE_GPA,
   GITS_CTLR,

@@ -5,7 +5,8 @@
 import { readFileSync } from 'node:fs';
 import { relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import t, { type Test } from 'tap';
+import type { Test } from 'tap';
+import t from '../../test/tap.ts';
 import { GIC_V3, type Guest, type GuestProgram, type GuestRequest, gicInit, gicIrqEnable, gicIrqSetPending } from '../guest/index.ts';
 import {
   type GuestCode,

@@ -5,7 +5,7 @@
 // arch/arm64/kvm/arm.c (kvm_arch_vcpu_precreate, kvm_vm_ioctl_irq_line), vgic-init.c
 // (kvm_vgic_create, vgic_init, kvm_vgic_map_resources) and vgic.c (kvm_vgic_inject_irq).
 
-import t from 'tap';
+import t from '../../test/tap.ts';
 import {
   E2BIG,
   EBADF,

@@ -6,7 +6,7 @@ import { spawnSync } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import t from 'tap';
+import t from '../../test/tap.ts';
 import { USAGE, snapshotCli } from './cli.ts';
 import { captureIo } from './test-support.ts';
 import { SnapshotError } from './schema.ts';

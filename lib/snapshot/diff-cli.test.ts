@@ -1,4 +1,4 @@
-import t from 'tap';
+import t from '../../test/tap.ts';
 import { join } from 'node:path';
 import { USAGE } from './cli.ts';
 import { snapshotCli } from './diff-cli.ts';

@@ -1,4 +1,4 @@
-import t from 'tap';
+import t from '../../test/tap.ts';
 import { MISSING, diffSnapshots, formatDiff, formatDiffLine, type SnapshotDiff } from './diff.ts';
 import { validateSnapshot, type VgicSnapshot } from './schema.ts';
 

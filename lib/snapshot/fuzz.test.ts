@@ -10,7 +10,8 @@
 //   wall time, so a busy machine does not inflate it; the largest seen is printed).
 // Replay or explore with SNAPSHOT_FUZZ_SEED=<n> or SNAPSHOT_FUZZ_SEED=random.
 
-import t, { type Test } from 'tap';
+import type { Test } from 'tap';
+import t from '../../test/tap.ts';
 import { PROFILES, seededRandom } from '../host/index.ts';
 import { SnapshotError, registerNames, validateSnapshot, type VgicSnapshot } from './schema.ts';
 import { diffSnapshots } from './diff.ts';

@@ -2,7 +2,8 @@
 // CPU time (not wall time) and heap growth are measured per parse; the limits are the issue's
 // (1 s, 200 MB); the figures seen are printed.
 
-import t, { type Test } from 'tap';
+import type { Test } from 'tap';
+import t from '../../test/tap.ts';
 import { KVM_DEV_ARM_VGIC_GRP_CPU_SYSREGS, ICC_CTLR_EL1, KVM_DEV_ARM_VGIC_V3_MPIDR_SHIFT, U64Buf, __kvmDeviceAttrGet } from '../host/index.ts';
 import { MAX_COLLECTION_ENTRIES, MAX_DOCUMENT_KEYS, MAX_SNAPSHOT_BYTES } from './limits.ts';
 import { SnapshotError, registerNames, type VgicSnapshot, type VgicSnapshotV3 } from './schema.ts';

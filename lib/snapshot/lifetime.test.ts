@@ -3,7 +3,7 @@
 
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import t from 'tap';
+import t from '../../test/tap.ts';
 import {
   EBADF,
   GICD_CTLR,

@@ -7,7 +7,7 @@
 // Firecracker's sequences are not a fixed point on the first cycle, by construction (see the
 // last test); they converge after one.
 
-import t from 'tap';
+import t from '../../test/tap.ts';
 import { type GicModel, layoutGlobals } from '../../guests/vgic_actions.ts';
 import { randomGuestActions, randomStateGlobals, vgicRandomStateGuest } from '../../guests/vgic_random_state.ts';
 import {

@@ -1,4 +1,5 @@
-import t, { type Test } from 'tap';
+import type { Test } from 'tap';
+import t from '../../test/tap.ts';
 import { SnapshotError, type VgicSnapshot } from './schema.ts';
 import { MAX_SNAPSHOT_BYTES, parseSnapshotYaml, stringifySnapshot } from './yaml-io.ts';
 

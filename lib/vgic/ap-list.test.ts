@@ -4,7 +4,7 @@
 // evidence is scenarios/v3/flows.scn and scenarios/v2/flows.scn (v3-flow-level-spi,
 // v3-flow-dist-reenable and their GICv2 twins).
 
-import t from 'tap';
+import t from '../../test/tap.ts';
 import type { Guest, GuestProgram } from '../guest/index.ts';
 import { GICD_CTLR, GICD_IPRIORITYR, GICD_IROUTER, GICD_ISENABLER, GICD_ISPENDR, ICC_IAR1_EL1, ICC_IGRPEN1_EL1, ICC_PMR_EL1, vcpuSetGuestCode } from '../host/index.ts';
 import { pruneApList } from './ap-list.ts';

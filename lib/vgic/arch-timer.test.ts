@@ -5,7 +5,7 @@
 // vgic_hw_irq_change_active); KVM_ARM_VCPU_TIMER_CTRL (kvm_arm_timer_{set,get,has}_attr); the
 // guest's CNT*_EL0 registers drive the PPI's level (kvm_timer_update_irq).
 
-import t from 'tap';
+import t from '../../test/tap.ts';
 import { type Guest, type GuestProgram, GIC_V3, gicGetAndAckIrq, gicInit, gicIrqEnable, gicSetPriorityMask } from '../guest/index.ts';
 import {
   CNTFRQ_EL0,

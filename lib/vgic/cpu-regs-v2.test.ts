@@ -2,7 +2,7 @@
 // hardware GICV page). Expected values: reference §4.2 and kernel-facts §2.4/§3
 // (vgic-mmio-v2.c: vgic_mmio_read/write_vcpuif, vgic_mmio_read/write_apr; vgic-v3.c vgic_v3_enable).
 
-import t from 'tap';
+import t from '../../test/tap.ts';
 import type { Guest, GuestProgram } from '../guest/index.ts';
 import {
   EINVAL,

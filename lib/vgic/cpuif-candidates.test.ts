@@ -16,7 +16,8 @@
 // reference takes the model's lists, checking only that nothing left a list without a prune and
 // that whatever joined one joined the vCPU the oracle names.
 
-import t, { type Test } from 'tap';
+import type { Test } from 'tap';
+import t from '../../test/tap.ts';
 import { seededRandom } from '../host/index.ts';
 import { GITS_CMD_CLEAR, GITS_CMD_DISCARD, GITS_CMD_INV } from '../uapi/its.ts';
 import { VGIC_MIN_LPI } from '../uapi/kvm.ts';

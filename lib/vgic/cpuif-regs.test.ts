@@ -6,7 +6,7 @@
 // and vgic-v3.c (vgic_v3_enable: VMCR = 0, SRE = SRE|DFB|DIB, num_pri_bits / num_id_bits from
 // ICH_VTR_EL2).
 
-import t from 'tap';
+import t from '../../test/tap.ts';
 import type { Guest, GuestProgram } from '../guest/index.ts';
 import {
   EBUSY,

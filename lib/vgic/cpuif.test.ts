@@ -2,7 +2,7 @@
 // a GICv3 host records its active priority in ICH_AP1Rn for either group, which is what the
 // CPU_REGS GICC_APRn view reads (vgic-mmio-v2.c: vgic_mmio_read_apr on a GICv3 host).
 
-import t from 'tap';
+import t from '../../test/tap.ts';
 import type { Guest, GuestProgram } from '../guest/index.ts';
 import {
   GICC_APR0,

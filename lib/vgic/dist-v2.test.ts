@@ -2,7 +2,7 @@
 // by userspace (DIST_REGS, vCPU named in attr bits [39:32]). Expected values: reference §4.1 and
 // kernel-facts §2.3/§3 (vgic-mmio-v2.c).
 
-import t from 'tap';
+import t from '../../test/tap.ts';
 import type { Guest, GuestProgram } from '../guest/index.ts';
 import {
   GICD_CPENDSGIR,

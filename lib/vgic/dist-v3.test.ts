@@ -2,7 +2,7 @@
 // userspace (KVM_DEV_ARM_VGIC_GRP_DIST_REGS). Expected values: reference vgic-kvm-semantics.md §3.1
 // and vgic-mmio-v3.c (vgic_v3_dist_registers and its handlers).
 
-import t from 'tap';
+import t from '../../test/tap.ts';
 import type { Guest, GuestProgram } from '../guest/index.ts';
 import {
   GICD_CTLR,

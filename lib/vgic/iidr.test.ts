@@ -7,7 +7,7 @@
 // vgic-mmio.c (vgic_mmio_write_group), vgic-init.c (kvm_vgic_create, vgic_init), commits
 // 32f8777ed92d, 49a1a2c70a7f, a0e6ae45af17, ac6769c8f948 and the Woodhouse v3 series (patches 1, 3).
 
-import t from 'tap';
+import t from '../../test/tap.ts';
 import type { Guest, GuestProgram } from '../guest/index.ts';
 import {
   EBUSY,

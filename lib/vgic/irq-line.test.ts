@@ -2,7 +2,7 @@
 // kernels by scenarios/v3/irq_line.scn (v3-irq-line-order-before-init, v3-irq-line-vcpu-id) and
 // scenarios/v2/irq_line.scn.
 
-import t from 'tap';
+import t from '../../test/tap.ts';
 import {
   EBUSY,
   EINVAL,

@@ -6,7 +6,7 @@
 // vgic-mmio-v3.c (vgic_v3_alloc_redist_region, vgic_v3_has_attr_regs,
 // vgic_v3_line_level_info_uaccess) and vgic-mmio.c (vgic_uaccess, vgic_{read,write}_irq_line_level_info).
 
-import t from 'tap';
+import t from '../../test/tap.ts';
 import {
   E2BIG,
   EBUSY,

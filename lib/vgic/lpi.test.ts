@@ -5,7 +5,7 @@
 // delivery to a guest through the CPU interface: priority from the property table, group 1,
 // edge, no active state.
 
-import t from 'tap';
+import t from '../../test/tap.ts';
 import type { Guest, GuestProgram } from '../guest/index.ts';
 import {
   GICR_CTLR,

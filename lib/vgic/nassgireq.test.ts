@@ -4,7 +4,8 @@
 // may clear nASSGIcap through GICD_TYPER2 before init. GICD_CTLR reads ARE_NS (0x10) | DS (0x40)
 // | EnableGrp1 (0x2) | nASSGIreq (0x100) (vgic_mmio_read_v3_misc).
 
-import t, { type Test } from 'tap';
+import type { Test } from 'tap';
+import t from '../../test/tap.ts';
 import type { Guest, GuestProgram } from '../guest/index.ts';
 import { GICD_CTLR, GICD_TYPER2, GICD_TYPER2_nASSGIcap, KVM_DEV_ARM_VGIC_CTRL_INIT } from '../host/index.ts';
 import { type GicVm, V3_DIST_BASE, ctrlSet, distGet, distSet, hex, runGuest, v3Vm } from './test-fixtures.ts';

@@ -2,7 +2,7 @@
 // number / Last, PROPBASER/PENDBASER, read by the guest and through KVM_DEV_ARM_VGIC_GRP_REDIST_REGS.
 // Expected values: reference §3.2 and kernel-facts §2.2/§3 (vgic-mmio-v3.c).
 
-import t from 'tap';
+import t from '../../test/tap.ts';
 import type { Guest, GuestProgram } from '../guest/index.ts';
 import {
   GICD_IIDR,

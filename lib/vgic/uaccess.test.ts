@@ -6,7 +6,7 @@
 // (vgic_uaccess_write_spending/cpending, vgic_mmio_change_active, vgic_hw_irq_change_active),
 // vgic-mmio-v2.c (vgic_v2_dist_registers).
 
-import t from 'tap';
+import t from '../../test/tap.ts';
 import type { Guest, GuestProgram } from '../guest/index.ts';
 import {
   EBUSY,

@@ -2,7 +2,7 @@
 // YAML; restoring into a fresh VM and saving again gives the same bytes; the restored guest takes
 // the interrupts that were pending; bad files and mismatched destinations are refused whole.
 
-import t from 'tap';
+import t from '../../../test/tap.ts';
 import type { Guest, GuestProgram } from '../../guest/index.ts';
 import { gicInsn, gicrInsn } from '../../guest/gicv5.ts';
 import {

@@ -3,7 +3,7 @@
 
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import t from 'tap';
+import t from '../../../test/tap.ts';
 import {
   EBUSY,
   GICD_CTLR,

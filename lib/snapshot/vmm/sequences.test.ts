@@ -1,7 +1,7 @@
 // The VMM sequences replay the sources' access order. Expected orders are written from the
 // source files (cited per test), not from the engine's output.
 
-import t from 'tap';
+import t from '../../../test/tap.ts';
 import {
   GICD_IROUTER,
   GICR_PROPBASER,

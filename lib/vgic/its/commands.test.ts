@@ -3,7 +3,7 @@
 // vgic_mmio_write_its_cwriter): processed when CWRITER moves and only while enabled, a failing
 // command dropped without stalling the queue, offsets beyond the queue ignored, wrap-around.
 
-import t from 'tap';
+import t from '../../../test/tap.ts';
 import {
   E_ITS_CLEAR_UNMAPPED_INTERRUPT,
   E_ITS_DISCARD_UNMAPPED_INTERRUPT,

@@ -6,7 +6,7 @@
 // aligned and inside the queue, LPI references matching the ITEs, caches and vCPU lists holding
 // them). A fixed seed keeps CI reproducible; FUZZ_SEED=random explores (the seed is printed).
 
-import t from 'tap';
+import t from '../../../test/tap.ts';
 import type { Guest, GuestProgram } from '../../guest/index.ts';
 import {
   GICR_BASE_GVA,

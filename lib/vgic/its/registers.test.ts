@@ -3,7 +3,7 @@
 // the ADDR and CTRL groups with their errnos (vgic_its_set_attr, vgic_its_ctrl, vgic_its_reset),
 // the guest's MMIO widths and 32-bit halves, and several ITSes in one VM.
 
-import t from 'tap';
+import t from '../../../test/tap.ts';
 import type { Guest, GuestProgram } from '../../guest/index.ts';
 import {
   E2BIG,

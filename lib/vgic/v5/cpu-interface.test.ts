@@ -1,7 +1,7 @@
 // The GICv5 CPU interface and IRS as a guest sees them: priority masking, acknowledge/EOI/
 // deactivate, PPI registers, GIC CD* instructions, and the IRS frame by MMIO.
 
-import t from 'tap';
+import t from '../../../test/tap.ts';
 import {
   GICV5_ARCH_PPI_SW_PPI,
   GICV5_GICR_CDIA_VALID,

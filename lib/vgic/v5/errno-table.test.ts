@@ -1,7 +1,7 @@
 // Every errno row of reference part A.3 (attribute groups) and A.4 (IST save/restore), one test
 // each, on the final-contract host ('irs-final'); the row text is the reference's.
 
-import t from 'tap';
+import t from '../../../test/tap.ts';
 import type { Guest, GuestProgram } from '../../guest/index.ts';
 import {
   E2BIG,

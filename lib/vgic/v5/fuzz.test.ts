@@ -6,7 +6,7 @@
 // contract is fuzzed too and must be caught overrunning, which shows the neighbour check works.
 // Fixed seed (FUZZ_SEED=<n> to replay, FUZZ_SEED=random to explore); bounded by an op count.
 
-import t from 'tap';
+import t from '../../../test/tap.ts';
 import {
   GICV5_IRS_CONFIG_BASE_GPA,
   GICV5_IRS_IST_BASER,

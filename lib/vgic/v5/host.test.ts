@@ -1,6 +1,6 @@
 // The GICv5 host as VM options, and the 7.2 PPI-only device ('ppi' host profile).
 
-import t from 'tap';
+import t from '../../../test/tap.ts';
 import {
   EBUSY,
   EINVAL,

@@ -5,7 +5,7 @@
 // of 32 (minimum 32, like GICv3) and the buffers exact-size. Reproduced here on the 'irs-early'
 // host profile and refused on 'irs-final'; then the same SPI-count rule for GICv3.
 
-import t from 'tap';
+import t from '../../../test/tap.ts';
 import {
   EINVAL,
   ENOENT,
