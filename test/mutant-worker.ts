@@ -1,21 +1,20 @@
-// One mutation worker (see test/mutant.ts): for each mutation it is sent, build a fresh tree of
-// the model, apply the mutation, import the selftest from there and run its cases as functions.
-// In that tree the mutated file and every file that imports it, directly or not, are copies
-// under a new path, so their modules are new instances; every other file is a symlink to the
-// original, and Node (which keys modules by real path) reuses the one instance this worker
-// already loaded. So nothing of one mutant's model reaches the next, and only the part of the
-// model the mutation can affect is compiled and loaded again.
-import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+// One mutation worker (see test/mutant.ts): for each mutation it is sent, it loads the selftest
+// again with the mutation applied and runs its cases as functions. The mutated file and every
+// file that imports it, directly or not, are loaded as new module instances (a `?mutant=N` query
+// on their URLs, test/mutant-hooks.mjs, which also serves the mutated text); every other module
+// is the one instance this worker already loaded. So nothing of one mutant's model reaches the
+// next, and only the part of the model the mutation can affect is loaded again. The selftest
+// file itself is always a new instance, so that its selftest() call happens again.
+import { readFileSync, readdirSync } from 'node:fs';
 import { dirname, join, relative, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { execa } from 'execa';
+import type { MessagePort } from 'node:worker_threads';
 import { collectSelftests } from '../lib/host/selftest.ts';
 import { type FromWorker, type Mutation, type MutantResult, ROOT, type ToWorker } from './mutant.ts';
 
-const base = mkdtempSync(join(tmpdir(), 'vgic-mutants-'));
-symlinkSync(join(ROOT, 'node_modules'), join(base, 'node_modules'));
-process.on('exit', () => rmSync(base, { recursive: true, force: true }));
+/** The port to test/mutant-hooks.mjs, which the worker was started with (test/mutant.ts). */
+const hooks = (globalThis as { [k: symbol]: MessagePort | undefined })[Symbol.for('vgic-harness.mutant-hooks')];
+if (hooks === undefined) throw new Error('test/mutant-worker.ts runs with --import=./test/mutant-hooks.mjs before --import=tsx');
 
 /** The source directories a selftest's import graph lives in. */
 const SOURCES = ['lib', 'guests', 'selftests'];
@@ -54,58 +53,55 @@ function affected(file: string): Set<string> {
   return out;
 }
 
-function buildTree(index: number, mutated: string): string {
-  const dir = join(base, `m${index}`);
-  const copies = affected(mutated);
-  for (const file of FILES) {
-    mkdirSync(dirname(join(dir, file)), { recursive: true });
-    if (copies.has(file)) copyFileSync(join(ROOT, file), join(dir, file));
-    else symlinkSync(join(ROOT, file), join(dir, file));
-  }
-  for (const f of ['package.json', 'tsconfig.json']) symlinkSync(join(ROOT, f), join(dir, f));
-  return dir;
-}
+const url = (file: string): string => pathToFileURL(join(ROOT, file)).href;
 
-function applyMutation(dir: string, m: Mutation): void {
-  const path = join(dir, m.file);
-  const original = readFileSync(path, 'utf8');
+function mutatedSource(m: Mutation): string {
+  const original = readFileSync(join(ROOT, m.file), 'utf8');
   const hits = original.split(m.from).length - 1;
   if (hits !== 1) {
     throw new Error(`mutation '${m.name}': expected exactly one match of ${JSON.stringify(m.from)} in ${m.file}, found ${hits}`);
   }
-  writeFileSync(path, original.replace(m.from, m.to));
+  return original.replace(m.from, m.to);
 }
 
-async function runMutant(index: number, m: Mutation): Promise<MutantResult> {
-  const dir = buildTree(index, m.file);
-  applyMutation(dir, m);
+let nextId = 1;
+
+/** Tell the hooks about a mutant; resolves to its id once they know it. */
+function declareMutant(m: Mutation): Promise<number> {
+  const id = nextId++;
+  const message = { id, mutated: url(m.file), source: mutatedSource(m), affected: [...affected(m.file)].map(url) };
+  return new Promise((done) => {
+    const onReady = (r: { ready: number }): void => {
+      if (r.ready !== id) return;
+      hooks!.off('message', onReady);
+      done(id);
+    };
+    hooks!.on('message', onReady);
+    hooks!.postMessage(message);
+  });
+}
+
+async function runMutant(m: Mutation): Promise<MutantResult> {
+  const id = await declareMutant(m);
   const env: Record<string, string> = { VGIC_PROFILE: 'series-p3', ...m.env };
   const saved = Object.fromEntries(Object.keys(env).map((k) => [k, process.env[k]]));
-  const cwd = process.cwd();
   Object.assign(process.env, env);
-  // Source locations in failure messages are relative to the working directory, as in a run.
-  process.chdir(dir);
   try {
-    const file = join(dir, 'selftests', `${m.selftest}.ts`);
+    const file = `selftests/${m.selftest}.ts`;
     let output = '';
     let collected;
     try {
-      collected = await collectSelftests(() => import(pathToFileURL(file).href));
+      collected = await collectSelftests(() => import(`${url(file)}?mutant=${id}`));
     } catch (err) {
       return { exitCode: 1, output: `import failed: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}` };
     }
     const selftest = collected[0];
-    if (selftest === undefined) {
-      // Not written with selftest(): run it as the runner would.
-      const r = await execa(process.execPath, ['--import=tsx', file], { cwd: dir, reject: false, all: true, timeout: 60_000, env });
-      return { exitCode: r.exitCode ?? -1, output: r.all ?? '' };
-    }
+    if (selftest === undefined) return { exitCode: -1, output: `${file} declares no cases with selftest(): a mutant needs them` };
     const exitCode = await selftest.run((text) => {
       output += text;
     });
     return { exitCode, output };
   } finally {
-    process.chdir(cwd);
     for (const [k, v] of Object.entries(saved)) {
       if (v === undefined) delete process.env[k];
       else process.env[k] = v;
@@ -118,7 +114,7 @@ process.on('message', (msg: ToWorker) => {
     process.disconnect();
     return;
   }
-  runMutant(msg.index, msg.mutation).then(
+  runMutant(msg.mutation).then(
     (result) => process.send?.({ index: msg.index, result } satisfies FromWorker),
     (err: unknown) => process.send?.({ error: err instanceof Error ? err.message : String(err) } satisfies FromWorker),
   );

@@ -7,13 +7,14 @@
 // had (0 pass, 1 a case failed, 3 XPASS, 4 all skipped) and its TAP.
 //
 // Mutants run in-process: one worker process per core (test/mutant-worker.ts) imports, for each
-// mutant, a fresh copy of lib/, guests/ and selftests/ under its own directory (so every module
-// is a new instance with the mutation in it) and runs the selftest's cases as functions through
-// lib/host/selftest.ts's collectSelftests(). That replaces a node+tsx start per mutant. A
-// selftest that does not go through selftest() is run as a child process in the copy instead.
+// mutant, the selftest again with the mutated file and everything that imports it as new module
+// instances (test/mutant-hooks.mjs) and runs the selftest's cases as functions through
+// lib/host/selftest.ts's collectSelftests(). That replaces a node+tsx start per mutant. The
+// selftest must declare its cases with selftest().
 import { fork, type ChildProcess } from 'node:child_process';
 import { availableParallelism } from 'node:os';
 import { resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
 
 export const ROOT = resolve(import.meta.dirname, '..');
 
@@ -52,7 +53,9 @@ export async function runMutants(mutations: readonly Mutation[], workers = defau
   let next = 0;
   const lane = async (): Promise<void> => {
     let child: ChildProcess | null = null;
-    const start = (): ChildProcess => fork(resolve(ROOT, 'test', 'mutant-worker.ts'), [], { execArgv: ['--import=tsx'], cwd: ROOT, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+    // The mutant hooks first, so that tsx compiles the source they give it.
+    const execArgv = [`--import=${pathToFileURL(resolve(ROOT, 'test', 'mutant-hooks.mjs')).href}`, '--import=tsx'];
+    const start = (): ChildProcess => fork(resolve(ROOT, 'test', 'mutant-worker.ts'), [], { execArgv, cwd: ROOT, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
     try {
       while (next < mutations.length) {
         const index = next++;

@@ -1,46 +1,47 @@
-// Mutation checks for the IIDR / IGROUPR rules: break one rule in a copy of the model and
-// require that a group selftest notices.
+// Mutation checks: break one KVM rule of the model at a time (test/mutations/) and require that
+// the selftest relying on it fails, where its kernel original would. All three lists go through
+// one pool of mutant workers (test/mutant.ts): a worker costs about a second to start, more
+// than most mutants take to run.
 
 import t from 'tap';
-import { type Mutation, runMutants } from './mutant.ts';
-
-const MUTATIONS: Mutation[] = [
-  {
-    name: 'revision 1 may write IGROUPR (vgic_mmio_write_group gate removed)',
-    file: 'lib/vgic/mmio.ts',
-    from: 'if (dist.implementationRev < dist.profile.groupWriteMinRev) return;',
-    to: '',
-    selftest: 'vgic_group_iidr',
-  },
-  {
-    name: 'v2 userspace IGROUPR gate inverted',
-    file: 'lib/vgic/mmio-v2.ts',
-    from: ': dist.implementationRev >= 2;',
-    to: ': dist.implementationRev < 2;',
-    selftest: 'vgic_group_v2',
-  },
-  {
-    name: 'GICR_CTLR shows IR|CES below revision 3',
-    file: 'lib/vgic/mmio-v3.ts',
-    from: 'dist.implementationRev >= KVM_VGIC_IMP_REV_3',
-    to: 'dist.implementationRev >= 1',
-    selftest: 'vgic_group_iidr',
-  },
-  {
-    name: 'userspace IIDR write ignores the written revision',
-    file: 'lib/vgic/iidr.ts',
-    from: "p.iidrUserWrite === 'noop' ? current : val",
-    to: 'current',
-    selftest: 'vgic_group_iidr',
-  },
-];
+import { runMutants } from './mutant.ts';
+import { GROUP_MUTATIONS } from './mutations/groups.ts';
+import { VGIC_INIT_MUTATIONS } from './mutations/vgic-init.ts';
+import { VGIC_IRQ_MUTATIONS } from './mutations/vgic-irq.ts';
 
 t.setTimeout(300_000);
-t.test('each broken IIDR/IGROUPR rule fails a group selftest', async (tt) => {
-  const results = await runMutants(MUTATIONS);
-  MUTATIONS.forEach((m, i) => {
-    const r = results[i]!;
+const all = [...VGIC_INIT_MUTATIONS, ...VGIC_IRQ_MUTATIONS, ...GROUP_MUTATIONS];
+const results = await runMutants(all);
+const initEnd = VGIC_INIT_MUTATIONS.length;
+const irqEnd = initEnd + VGIC_IRQ_MUTATIONS.length;
+
+t.test('each broken errno or placement rule fails vgic_init', (tt) => {
+  const rs = results.slice(0, initEnd);
+  VGIC_INIT_MUTATIONS.forEach((mu, i) => {
+    const r = rs[i]!;
+    tt.not(r.exitCode, 0, `${mu.name}: vgic_init exits nonzero (${r.exitCode})`);
+    tt.match(r.output, /^not ok \d+ - v[23]: test_/m, `${mu.name}: a kernel test function fails`);
+  });
+  tt.end();
+});
+
+t.test('each broken rule fails vgic_irq', (tt) => {
+  const rs = results.slice(initEnd, irqEnd);
+  VGIC_IRQ_MUTATIONS.forEach((mu, i) => {
+    const r = rs[i]!;
+    tt.not(r.exitCode, 0, `${mu.name}: vgic_irq exits nonzero (${r.exitCode})`);
+    tt.match(r.output, /^not ok \d+ - test_vgic(_two_cpus)?\(/m, `${mu.name}: a kernel test case fails`);
+    tt.match(r.output, /==== Test Assertion Failure ====\n.*selftests\/vgic_irq\.ts:\d+/, `${mu.name}: at a check of the port`);
+  });
+  tt.end();
+});
+
+t.test('each broken IIDR/IGROUPR rule fails a group selftest', (tt) => {
+  const rs = results.slice(irqEnd);
+  GROUP_MUTATIONS.forEach((m, i) => {
+    const r = rs[i]!;
     tt.not(r.exitCode, 0, `${m.name}: ${m.selftest} exits nonzero (${r.exitCode})`);
     tt.match(r.output, /^not ok /m, `${m.name}: the failure is reported in TAP`);
   });
+  tt.end();
 });

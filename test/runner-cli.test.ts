@@ -48,9 +48,11 @@ t.test('--shard I/N: each selftest in exactly one shard (N = 1..4), with --list'
 
 t.test('exit status 1 on a timeout, with nothing left running', async (t) => {
   // --timeout overrides the fixture's own 3 s, as run_kselftest.sh -o overrides settings files.
-  const r = await runCli(['--dir', FIXTURES, 'hang', '--timeout', '2.5']);
+  // Longer, not shorter: on a loaded machine node and tsx may take seconds to start, and the
+  // fixture must print its pids before the timeout for the checks below.
+  const r = await runCli(['--dir', FIXTURES, 'hang', '--timeout', '4.5']);
   t.equal(r.exitCode, 1);
-  t.match(r.stdout, /# TIMEOUT 2.5 seconds\nnot ok 1 - hang/);
+  t.match(r.stdout, /# TIMEOUT 4.5 seconds\nnot ok 1 - hang/);
   t.match(r.stdout, /^# 0 passed, 1 failed, 0 skipped$/m);
   const [pid, grandchild] = hangPids(r.stdout);
   t.notOk(processAlive(pid as number), 'the selftest is gone');

@@ -12,8 +12,6 @@
 
 /** Test files with a process of their own, in package.json's tap.include after the suites. */
 export const OWN_PROCESS: readonly string[] = [
-  'test/mutation-vgic-init.test.ts',
-  'test/mutation-vgic-irq.test.ts',
   'test/mutation.test.ts',
   'test/runner-cli.test.ts',
   'test/runner-formats.test.ts',
@@ -35,8 +33,10 @@ export const SUITES: Readonly<Record<string, readonly string[]>> = {
   vgic: ['lib/vgic/'],
   // lib/host/threads.test.ts (testDisableDefaultVgic) sorts last.
   kvm: ['lib/guest/', 'lib/kvm/', 'lib/host/'],
-  // lifetime.test.ts ends with testDisableDefaultVgic().
-  snapshot: ['lib/snapshot/', 'lib/snapshot/lifetime.test.ts'],
+  snapshot: ['lib/snapshot/'],
+  // The three longest snapshot files, in a process of their own so that the two halves of
+  // lib/snapshot run side by side; lifetime.test.ts ends with testDisableDefaultVgic().
+  restore: ['lib/snapshot/roundtrip.test.ts', 'lib/snapshot/hardening.test.ts', 'lib/snapshot/lifetime.test.ts'],
   reports: [
     'lib/conformance/',
     'test/conformance-report.test.ts',
