@@ -128,6 +128,37 @@ export function userStruct<K extends string>(v: unknown, keys: readonly K[]): Re
 }
 
 /**
+ * userStruct() for a struct of __u32 fields, each as a number: the low 32 bits of the field,
+ * or null (EFAULT) if any cannot be read. An integral number converts by ToUint32, which for an
+ * integer is the same wrap to 32 bits as the bigint path; that path is taken only for the rest
+ * (bigints, left-out fields, bad values), so a hot ioctl such as KVM_SIGNAL_MSI allocates no
+ * bigint per call.
+ */
+export function userU32Struct<K extends string>(v: unknown, keys: readonly K[]): Record<K, number> | null {
+  // userObject()'s rules (a plain object, each field read once, a throw is EFAULT), without
+  // its intermediate copy.
+  if (typeof v !== 'object' || v === null || types.isProxy(v)) return null;
+  const out = {} as Record<K, number>;
+  try {
+    const proto: unknown = Object.getPrototypeOf(v);
+    if (proto !== Object.prototype && proto !== null) return null;
+    for (const k of keys) {
+      const f = (v as Record<K, unknown>)[k];
+      if (typeof f === 'number' && Number.isInteger(f)) {
+        out[k] = f >>> 0;
+        continue;
+      }
+      const x = userInt(f);
+      if (x === null) return null;
+      out[k] = Number(BigInt.asUintN(32, x));
+    }
+  } catch {
+    return null;
+  }
+  return out;
+}
+
+/**
  * The bytes the kernel can read or write through a buffer argument of read()/write(): a
  * Uint8Array as it is, a value buffer as its little-endian bytes, anything else null (EFAULT).
  */

@@ -16,7 +16,7 @@ import {
 } from '../uapi/kvm.ts';
 import { GUEST_PAGE_SIZE } from '../kvm/memory.ts';
 import { cU32, cU64, cU64Number, vmArg } from './args.ts';
-import { u64, userStruct } from './buffers.ts';
+import { u64, userU32Struct } from './buffers.ts';
 import { kvmCreateDevice, kvmDeviceAttrSet } from './kvm-util.ts';
 import { setErrno, testFail } from './test-util.ts';
 
@@ -51,10 +51,10 @@ export function __kvmSignalMsi(vm: KvmVm, msi: KvmMsi | null): number {
  * struct kvm_msi as copy_from_user() reads it: integer fields (one left out is 0), else the
  * pointer is one the kernel cannot read, EFAULT where it reads it (vmSignalMsi, after EIO).
  */
+const KVM_MSI_FIELDS = ['address_lo', 'address_hi', 'data', 'flags', 'devid'] as const;
+
 function signalMsi(vm: KvmVm, msi: unknown): number {
-  const m = msi === null || msi === undefined ? null : userStruct(msi, ['address_lo', 'address_hi', 'data', 'flags', 'devid'] as const);
-  const u32 = (x: bigint): number => Number(BigInt.asUintN(32, x));
-  const r = vmSignalMsi(vm, m && { address_lo: u32(m.address_lo), address_hi: u32(m.address_hi), data: u32(m.data), flags: u32(m.flags), devid: u32(m.devid) });
+  const r = vmSignalMsi(vm, msi === null || msi === undefined ? null : userU32Struct(msi, KVM_MSI_FIELDS));
   if (r < 0) setErrno(-r);
   return r;
 }
