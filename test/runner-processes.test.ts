@@ -80,6 +80,16 @@ t.test('tracking', async (t) => {
       t.notOk(processAlive(pid), `the leftover (pid ${pid}) was killed`);
     });
 
+    t.test(`${mode}: a helper that ends by itself just after the test (as tsx's esbuild service does) is not a leftover`, async (t) => {
+      const r = await runMain(['--dir', PROCS, 'helper_ends', '--format', 'ktap'], { env: envFor(mode, 'helper') });
+      const pid = Number(/# helper pid (\d+)/.exec(r.stdout)?.[1]);
+      t.ok(pid > 0, 'the fixture printed its helper pid');
+      t.equal(r.exitCode, 0, r.stdout);
+      t.match(r.stdout, /^ok 1 helper_ends$/m);
+      t.notMatch(r.stdout, /left \d+ process/);
+      t.notOk(processAlive(pid), 'the helper is gone');
+    });
+
     t.test(`${mode}: SIGKILL of the runner's process group: the supervisor kills what the test started`, async (t) => {
       const { runner, test, child } = await startStubborn(`pids-${mode}`, envFor(mode, 'supervisor'));
       t.ok(processAlive(test) && processAlive(child), 'the test and its child (new session, both ignore SIGTERM) run');

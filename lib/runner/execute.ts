@@ -7,7 +7,7 @@ import { isAbsolute, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { pathToFileURL } from 'node:url';
 import { trackTest, untrackTest } from './process-group.ts';
-import type { Reaper } from './reaper.ts';
+import type { Reaper, TrackedProcess, TrackSpec } from './reaper.ts';
 import type { Supervisor } from './supervisor.ts';
 import type { TestTracker } from './tracking.ts';
 
@@ -46,6 +46,14 @@ export interface RawRun {
 
 export const KILL_GRACE_MS = 1000;
 export const DRAIN_MS = 1000;
+/**
+ * How long a process still running when the selftest exits may take to end by itself before it
+ * counts as left behind. tsx's esbuild service (started when a file is not in tsx's cache) ends
+ * when its pipe from node closes, a few milliseconds after node: without this moment it was
+ * reported, now and then, as a leftover of whichever test compiled something.
+ */
+export const LEFTOVER_GRACE_MS = 1000;
+const LEFTOVER_POLL_MS = 20;
 export const MAX_OUTPUT_BYTES = 16 * 1024 * 1024;
 
 /**
@@ -137,8 +145,11 @@ export async function executeSelftest(file: string, opts: ExecOptions): Promise<
   const timers: NodeJS.Timeout[] = [];
   const later = (ms: number, fn: () => void): void => void timers.push(setTimeout(fn, ms));
 
+  let finished = false;
+  // Settles once the processes still running at the exit have been given their moment, counted
+  // and killed; the run waits for it even when the pipes closed first.
+  let afterExit: Promise<void> = Promise.resolve();
   const result = await new Promise<'closed' | 'cut'>((done) => {
-    let finished = false;
     const finish = (how: 'closed' | 'cut'): void => {
       if (finished) return;
       finished = true;
@@ -168,17 +179,21 @@ export async function executeSelftest(file: string, opts: ExecOptions): Promise<
       exited = true;
       exitCode = code;
       signal = sig;
-      // What is still running now was left behind by the test (or, at a timeout, is being
-      // killed with it). Either way it goes; only the first case is the test's fault.
-      const found = reaper.members(spec);
-      if (!timedOut) leftovers.push(...found.map((p) => `${p.pid} ${p.command}`));
-      reaper.killAll(spec);
-      // Stop waiting for output shortly after the exit, or at the timeout, whichever is first:
-      // a process outside the tracking could still hold the pipes.
-      const untilTimeout = opts.timeoutMs - (performance.now() - started);
-      later(Math.max(0, Math.min(opts.drainMs, untilTimeout)), () =>
-        stopReading(`stopped reading output ${Math.round(Math.min(opts.drainMs, Math.max(0, untilTimeout)))} ms after the selftest exited: a process it started still held its stdout or stderr`),
-      );
+      afterExit = (async () => {
+        // What is still running LEFTOVER_GRACE_MS after the exit was left behind by the test
+        // (or, at a timeout, is being killed with it). Either way it goes; only the first case
+        // is the test's fault.
+        const found = timedOut ? [] : await stillRunning(reaper, spec);
+        if (!timedOut) leftovers.push(...found.map((p) => `${p.pid} ${p.command}`));
+        reaper.killAll(spec);
+        if (finished) return;
+        // Stop waiting for output shortly after the exit, or at the timeout, whichever is first:
+        // a process outside the tracking could still hold the pipes.
+        const untilTimeout = opts.timeoutMs - (performance.now() - started);
+        later(Math.max(0, Math.min(opts.drainMs, untilTimeout)), () =>
+          stopReading(`stopped reading output ${Math.round(Math.min(opts.drainMs, Math.max(0, untilTimeout)))} ms after the selftest exited: a process it started still held its stdout or stderr`),
+        );
+      })();
     });
     later(opts.timeoutMs, () => {
       if (exited) return;
@@ -192,6 +207,7 @@ export async function executeSelftest(file: string, opts: ExecOptions): Promise<
       });
     });
   });
+  await afterExit;
   for (const t of timers) clearTimeout(t);
   // Anything started between the exit and the pipes closing goes too.
   const late = reaper.killAll(spec);
@@ -215,4 +231,14 @@ export async function executeSelftest(file: string, opts: ExecOptions): Promise<
     leftovers,
     notes,
   };
+}
+
+/** The tracked processes still running after LEFTOVER_GRACE_MS, or as soon as there are none. */
+async function stillRunning(reaper: Reaper, spec: TrackSpec): Promise<TrackedProcess[]> {
+  const until = performance.now() + LEFTOVER_GRACE_MS;
+  for (;;) {
+    const found = reaper.members(spec);
+    if (found.length === 0 || performance.now() >= until) return found;
+    await new Promise((wake) => setTimeout(wake, LEFTOVER_POLL_MS));
+  }
 }
