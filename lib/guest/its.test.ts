@@ -14,7 +14,7 @@ import {
 } from '../host/index.ts';
 import { ItsCommand, observeCommands } from '../vgic/its/commands.ts';
 import { itsesOf } from '../vgic/its/state.ts';
-import { hex, runGuest, v3Vm } from '../vgic/test-fixtures.ts';
+import { hex, runGuest, v3Vm } from '../../test/support/vgic.ts';
 import type { Guest } from './guest.ts';
 import type { GuestProgram } from './index.ts';
 import {

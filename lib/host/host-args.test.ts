@@ -34,7 +34,7 @@ import {
   vmCreateBarebones,
 } from './index.ts';
 import * as HOST from './index.ts';
-import { v3Vm } from '../vgic/test-fixtures.ts';
+import { v3Vm } from '../../test/support/vgic.ts';
 import type { UserBuf } from '../vgic/user-buf.ts';
 
 const spi = (vm: ReturnType<typeof v3Vm>['vm'], intid: number) => vm.dist.spis[intid - 32]!;

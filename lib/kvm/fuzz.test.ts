@@ -52,7 +52,7 @@ import {
   v2DistGet,
   v2Vm,
   v3Vm,
-} from '../vgic/test-fixtures.ts';
+} from '../../test/support/vgic.ts';
 import type { UserBuf } from '../vgic/user-buf.ts';
 import { deviceGetAttr, deviceHasAttr, deviceSetAttr } from './vm.ts';
 

@@ -46,7 +46,7 @@ import {
   write,
   __kvmDeviceAttrGet,
 } from '../host/index.ts';
-import { type GicVm, distGet, distSet, hex, runGuest, v3Vm } from '../vgic/test-fixtures.ts';
+import { type GicVm, distGet, distSet, hex, runGuest, v3Vm } from '../../test/support/vgic.ts';
 import {
   type Guest,
   type GuestProgram,

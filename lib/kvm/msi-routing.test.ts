@@ -29,8 +29,8 @@ import {
   write,
 } from '../host/index.ts';
 import { GIC_V3, type Guest, type GuestProgram, gicInit } from '../guest/index.ts';
-import { type ItsFix, cmds, itsVm } from '../vgic/its/test-fixtures.ts';
-import { runUntilSync } from '../vgic/test-fixtures.ts';
+import { type ItsFix, cmds, itsVm } from '../../test/support/its.ts';
+import { runUntilSync } from '../../test/support/vgic.ts';
 import { EWOULDBLOCK, archSetIrqInatomic, kvmIrqMapGsi, kvmSetIrq, kvmSetMsi } from './irq-routing.ts';
 
 const DB = GITS_BASE_GPA + GITS_TRANSLATER;

@@ -11,8 +11,8 @@ import {
 import { KVM_DEV_TYPE_ARM_VGIC_ITS, KVM_MSI_VALID_DEVID, __kvmSignalMsi, errno, kvmCreateDevice, kvmMsi, kvmSignalMsi, vmCreateBarebones } from '../host/index.ts';
 import { EBUSY, EFAULT, EINVAL, EIO, ENODEV } from '../uapi/errno.ts';
 import { kvmSetMsi } from './irq-routing.ts';
-import { type ItsFix, cmds, itsVm } from '../vgic/its/test-fixtures.ts';
-import { TEST_PROFILE, v3Vm } from '../vgic/test-fixtures.ts';
+import { type ItsFix, cmds, itsVm } from '../../test/support/its.ts';
+import { TEST_PROFILE, v3Vm } from '../../test/support/vgic.ts';
 
 const DB = GITS_BASE_GPA + GITS_TRANSLATER;
 

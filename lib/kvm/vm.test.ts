@@ -74,7 +74,7 @@ import {
   rdRegion,
   v2Vm,
   v3Vm,
-} from '../vgic/test-fixtures.ts';
+} from '../../test/support/vgic.ts';
 
 /** KVM_IRQ_LINE irq word: vcpu2_index [31:28], type [27:24], vcpu_index [23:16], number [15:0]. */
 const irqWord = (type: number, vcpu: number, num: number, vcpu2 = 0): number =>

@@ -8,7 +8,7 @@ import t from '../../test/tap.ts';
 import type { Guest, GuestProgram } from '../guest/index.ts';
 import { GICD_CTLR, GICD_IPRIORITYR, GICD_IROUTER, GICD_ISENABLER, GICD_ISPENDR, ICC_IAR1_EL1, ICC_IGRPEN1_EL1, ICC_PMR_EL1, vcpuSetGuestCode } from '../host/index.ts';
 import { pruneApList } from './ap-list.ts';
-import { V3_DIST_BASE, distSet, hex, runUntilSync, v3Vm } from './test-fixtures.ts';
+import { V3_DIST_BASE, distSet, hex, runUntilSync, v3Vm } from '../../test/support/vgic.ts';
 
 const SPI = 40;
 const bit = 1 << (SPI - 32);

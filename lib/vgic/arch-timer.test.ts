@@ -38,7 +38,7 @@ import {
   vmCreateBarebones,
   vmVcpuAdd,
 } from '../host/index.ts';
-import { SGI_FRAME, type GicVm, doneGuest, hex, rdGet, rdSet, runGuest, v3Vm } from './test-fixtures.ts';
+import { SGI_FRAME, type GicVm, doneGuest, hex, rdGet, rdSet, runGuest, v3Vm } from '../../test/support/vgic.ts';
 
 function levelInfo0(v: GicVm): number {
   const b = u32();

@@ -17,7 +17,7 @@ import {
   KVM_DEV_ARM_VGIC_GRP_CPU_REGS,
   __kvmHasDeviceAttr,
 } from '../host/index.ts';
-import { V2_CPU_BASE, cpuGet, cpuSet, hex, runGuest, v2Attr, v2Vm, v3Vm } from './test-fixtures.ts';
+import { V2_CPU_BASE, cpuGet, cpuSet, hex, runGuest, v2Attr, v2Vm, v3Vm } from '../../test/support/vgic.ts';
 
 const APR = [GICC_APR0, GICC_APR0 + 4, GICC_APR0 + 8, GICC_APR0 + 12];
 

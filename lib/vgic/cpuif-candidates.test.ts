@@ -24,10 +24,10 @@ import { VGIC_MIN_LPI } from '../uapi/kvm.ts';
 import { pruneApList, queueIrq } from './ap-list.ts';
 import { acknowledge, endOfInterrupt, highestPending, irqSignalled, minBpr0, minBpr1, priMask, runningPriority, wfiWakeup } from './cpuif.ts';
 import { IrqConfig, type VgicIrq } from './irq.ts';
-import { type ItsFix, cmds, itsVm } from './its/test-fixtures.ts';
+import { type ItsFix, cmds, itsVm } from '../../test/support/its.ts';
 import { lpiSetPending, type VgicLpi } from './lpi.ts';
 import type { CpuIfState, VgicCpu, VgicDist } from './state.ts';
-import { v2Vm, v3Vm } from './test-fixtures.ts';
+import { v2Vm, v3Vm } from '../../test/support/vgic.ts';
 
 const SEED = Number(process.env.CPUIF_SEED ?? 20261204);
 const STEPS = 3000;

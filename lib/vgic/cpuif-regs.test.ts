@@ -49,7 +49,7 @@ import {
   u32,
   u64,
 } from '../host/index.ts';
-import { hex, rdAttr, runGuest, sysregGet, sysregSet, v3Vm } from './test-fixtures.ts';
+import { hex, rdAttr, runGuest, sysregGet, sysregSet, v3Vm } from '../../test/support/vgic.ts';
 
 const AP0R = [0, 1, 2, 3].map((n) => ICC_AP0R0_EL1 + n);
 const AP1R = [0, 1, 2, 3].map((n) => ICC_AP1R0_EL1 + n);

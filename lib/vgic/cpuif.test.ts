@@ -14,7 +14,7 @@ import {
   GIC_CPU_INTACK,
   GIC_CPU_PRIMASK,
 } from '../host/index.ts';
-import { V2_CPU_BASE, V2_DIST_BASE, cpuGet, hex, runGuest, v2Vm } from './test-fixtures.ts';
+import { V2_CPU_BASE, V2_DIST_BASE, cpuGet, hex, runGuest, v2Vm } from '../../test/support/vgic.ts';
 
 const SPI = 40;
 

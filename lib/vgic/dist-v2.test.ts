@@ -22,7 +22,7 @@ import {
   GICD_SPENDSGIR,
   GICD_TYPER,
 } from '../host/index.ts';
-import { V2_DIST_BASE, hex, readerGuest, runGuest, v2DistGet, v2DistSet, v2Vm } from './test-fixtures.ts';
+import { V2_DIST_BASE, hex, readerGuest, runGuest, v2DistGet, v2DistSet, v2Vm } from '../../test/support/vgic.ts';
 
 const D = V2_DIST_BASE;
 

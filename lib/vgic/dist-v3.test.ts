@@ -26,7 +26,7 @@ import {
   GICD_TYPER,
   GICD_TYPER2,
 } from '../host/index.ts';
-import { V3_DIST_BASE, distGet, distSet, hex, readerGuest, runGuest, v3Vm } from './test-fixtures.ts';
+import { V3_DIST_BASE, distGet, distSet, hex, readerGuest, runGuest, v3Vm } from '../../test/support/vgic.ts';
 
 const D = V3_DIST_BASE;
 

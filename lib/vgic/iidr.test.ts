@@ -41,7 +41,7 @@ import {
   v2DistSet,
   v2Vm,
   v3Vm,
-} from './test-fixtures.ts';
+} from '../../test/support/vgic.ts';
 
 /** GICD_IIDR = ProductID 0x4B << 24 | Revision << 12 | Implementer 0x43B (ref §3.1). */
 const iidr = (rev: number): number => (0x4b00043b | (rev << 12)) >>> 0;

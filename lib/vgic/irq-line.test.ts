@@ -19,7 +19,7 @@ import {
   vmCreateBarebones,
   vmVcpuAdd,
 } from '../host/index.ts';
-import { V3_DIST_BASE, V3_RDIST_BASE, addrSet, ctrlSet } from './test-fixtures.ts';
+import { V3_DIST_BASE, V3_RDIST_BASE, addrSet, ctrlSet } from '../../test/support/vgic.ts';
 
 const ppi = (vcpu: number, num: number): number => (2 << 24) | (vcpu << 16) | num;
 const spi = (num: number): number => (1 << 24) | num;

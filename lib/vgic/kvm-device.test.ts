@@ -88,7 +88,7 @@ import {
   v2DistSet,
   v2Vm,
   v3Vm,
-} from './test-fixtures.ts';
+} from '../../test/support/vgic.ts';
 
 const UNDEF = 0xffffffffffffffffn; // VGIC_ADDR_UNDEF as userspace reads it
 const V3 = KVM_DEV_TYPE_ARM_VGIC_V3;

@@ -33,8 +33,8 @@ import {
 } from '../guest/index.ts';
 import { EBUSY } from '../uapi/errno.ts';
 import { KVM_DEV_ARM_VGIC_GRP_CTRL, KVM_DEV_ARM_VGIC_SAVE_PENDING_TABLES, __kvmDeviceAttrSet, vcpuSetGuestCode } from '../host/index.ts';
-import { type ItsFix, PEND_TABLES, cmds, itsVm } from './its/test-fixtures.ts';
-import { hex, rdGet, rdSet, runUntilSync } from './test-fixtures.ts';
+import { type ItsFix, PEND_TABLES, cmds, itsVm } from '../../test/support/its.ts';
+import { hex, rdGet, rdSet, runUntilSync } from '../../test/support/vgic.ts';
 import { acknowledge, deactivate, endOfInterrupt, runningPriority } from './cpuif.ts';
 import { queueIrq } from './ap-list.ts';
 

@@ -8,7 +8,7 @@ import type { Test } from 'tap';
 import t from '../../test/tap.ts';
 import type { Guest, GuestProgram } from '../guest/index.ts';
 import { GICD_CTLR, GICD_TYPER2, GICD_TYPER2_nASSGIcap, KVM_DEV_ARM_VGIC_CTRL_INIT } from '../host/index.ts';
-import { type GicVm, V3_DIST_BASE, ctrlSet, distGet, distSet, hex, runGuest, v3Vm } from './test-fixtures.ts';
+import { type GicVm, V3_DIST_BASE, ctrlSet, distGet, distSet, hex, runGuest, v3Vm } from '../../test/support/vgic.ts';
 
 function* writeCtlr(g: Guest): GuestProgram {
   yield* g.writel(V3_DIST_BASE + GICD_CTLR, 0x102);

@@ -56,7 +56,7 @@ import {
   readerGuest,
   runGuest,
   v3Vm,
-} from './test-fixtures.ts';
+} from '../../test/support/vgic.ts';
 
 const RD = V3_RDIST_BASE;
 const SGI = RD + SGI_FRAME;

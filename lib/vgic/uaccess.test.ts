@@ -52,7 +52,7 @@ import {
   v2DistSet,
   v2Vm,
   v3Vm,
-} from './test-fixtures.ts';
+} from '../../test/support/vgic.ts';
 
 const D = V3_DIST_BASE;
 const SGI = V3_RDIST_BASE + SGI_FRAME;

@@ -33,7 +33,7 @@ import {
   vmVcpuAdd,
   vmInstallExceptionHandler,
 } from '../../host/index.ts';
-import { v5Vm } from '../../vgic/v5/test-fixtures.ts';
+import { v5Vm } from '../../../test/support/v5.ts';
 import { kvmDeviceIo } from '../vmm/device.ts';
 import { type VgicV5Handle, restoreVgicV5, saveVgicV5 } from '../vmm/qemu-v5.ts';
 import { parseSnapshotV5Yaml, stringifySnapshotV5 } from './yaml.ts';

@@ -36,9 +36,9 @@ import {
   newCmd,
 } from '../../guest/index.ts';
 import { EBUSY, EFAULT, ENODEV } from '../../uapi/errno.ts';
-import { rdSet } from '../test-fixtures.ts';
+import { rdSet } from '../../../test/support/vgic.ts';
 import { observeCommands } from './commands.ts';
-import { COLL_TABLE, CMDQ, DEV_TABLE, type ItsFix, PEND_TABLES, RAM_BASE, VALID, cmds, flatBaser, itsVm, ittOf, listedLpis } from './test-fixtures.ts';
+import { COLL_TABLE, CMDQ, DEV_TABLE, type ItsFix, PEND_TABLES, RAM_BASE, VALID, cmds, flatBaser, itsVm, ittOf, listedLpis } from '../../../test/support/its.ts';
 
 const { mapd, mapc, mapti, mapi, devEv, movi, invall, movall } = cmds;
 const itt = ittOf;

@@ -55,10 +55,10 @@ import {
 } from '../../host/index.ts';
 import * as ERRNO from '../../uapi/errno.ts';
 import { pruneApList, targetOracle } from '../ap-list.ts';
-import { distSet, rdSet } from '../test-fixtures.ts';
+import { distSet, rdSet } from '../../../test/support/vgic.ts';
 import { cmdBufferSize } from './commands.ts';
 import { itsesOf } from './state.ts';
-import { CMDQ, COLL_TABLE, DEV_TABLE, type ItsFix, PROP_TABLE, RAM_BASE, RAM_SIZE, itsVm } from './test-fixtures.ts';
+import { CMDQ, COLL_TABLE, DEV_TABLE, type ItsFix, PROP_TABLE, RAM_BASE, RAM_SIZE, itsVm } from '../../../test/support/its.ts';
 
 const SEED_ENV = process.env.FUZZ_SEED ?? '20261204';
 const SEED = (SEED_ENV === 'random' ? Date.now() % 0x7fffffff : Number(SEED_ENV)) >>> 0;

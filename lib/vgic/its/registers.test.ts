@@ -54,8 +54,8 @@ import {
   u64,
   vcpuSetGuestCode,
 } from '../../host/index.ts';
-import { distGet, hex, rdGet, runGuest, v3Vm } from '../test-fixtures.ts';
-import { CMDQ, COLL_TABLE, DEV_TABLE, VALID, flatBaser, itsVm } from './test-fixtures.ts';
+import { distGet, hex, rdGet, runGuest, v3Vm } from '../../../test/support/vgic.ts';
+import { CMDQ, COLL_TABLE, DEV_TABLE, VALID, flatBaser, itsVm } from '../../../test/support/its.ts';
 
 const ITS = KVM_DEV_ARM_VGIC_GRP_ITS_REGS;
 

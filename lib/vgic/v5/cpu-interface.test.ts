@@ -52,7 +52,7 @@ import { irqSignalled, wfiWakeup } from '../cpuif.ts';
 import { guestSysregRead, guestSysregWrite } from '../guest-sysregs.ts';
 import { vgicMmioRead, vgicMmioWrite } from '../io.ts';
 import type { VgicCpu } from '../state.ts';
-import { doneGuestV5, v5Vm } from './test-fixtures.ts';
+import { doneGuestV5, v5Vm } from '../../../test/support/v5.ts';
 
 const hw = (type: number, id: number): bigint => BigInt((((type & 7) << 29) | id) >>> 0);
 const SW = hw(GICV5_HWIRQ_TYPE_PPI, GICV5_ARCH_PPI_SW_PPI);

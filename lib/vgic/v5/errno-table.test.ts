@@ -64,7 +64,7 @@ import {
   UCALL_DONE,
 } from '../../host/index.ts';
 import { V5_USER_SYSREGS } from './cpu-interface.ts';
-import { doneGuestV5, v5Vm } from './test-fixtures.ts';
+import { doneGuestV5, v5Vm } from '../../../test/support/v5.ts';
 
 const IRS = KVM_DEV_ARM_VGIC_GRP_IRS_REGS;
 const IST = KVM_DEV_ARM_VGIC_GRP_IST;

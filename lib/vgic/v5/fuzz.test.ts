@@ -43,7 +43,7 @@ import {
 import * as ERRNO from '../../uapi/errno.ts';
 import { V5_USER_SYSREGS } from './cpu-interface.ts';
 import { IRS_ROWS } from './irs.ts';
-import { doneGuestV5 } from './test-fixtures.ts';
+import { doneGuestV5 } from '../../../test/support/v5.ts';
 import type { UserBuf } from '../user-buf.ts';
 
 const SEED_ENV = process.env.FUZZ_SEED ?? '20260521';

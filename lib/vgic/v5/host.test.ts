@@ -39,7 +39,7 @@ import {
   vmCreateBarebones,
   vmVcpuAdd,
 } from '../../host/index.ts';
-import { doneGuestV5, v5Vm } from './test-fixtures.ts';
+import { doneGuestV5, v5Vm } from '../../../test/support/v5.ts';
 
 const ppi = (n: number, vcpu = 0): number => (KVM_ARM_IRQ_TYPE_PPI << KVM_ARM_IRQ_TYPE_SHIFT) | (vcpu << 16) | n;
 const spi = (n: number): number => (KVM_ARM_IRQ_TYPE_SPI << KVM_ARM_IRQ_TYPE_SHIFT) | n;

@@ -27,7 +27,7 @@ import {
   vmCreateBarebones,
   vmVcpuAdd,
 } from '../../host/index.ts';
-import { v5Vm } from './test-fixtures.ts';
+import { v5Vm } from '../../../test/support/v5.ts';
 
 const FILL = 0x5a;
 const NEIGHBOUR = 60; // what lies after the one-entry buffer in the VMM's memory

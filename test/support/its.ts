@@ -23,7 +23,7 @@ import {
   kvmMsi,
   u64,
   vmUserspaceMemRegionAdd,
-} from '../../host/index.ts';
+} from '../../lib/host/index.ts';
 import {
   type ItsCmdBlock,
   itsBuildDevEventCmd,
@@ -34,11 +34,11 @@ import {
   itsBuildMaptiCmd,
   itsBuildMovallCmd,
   itsBuildMoviCmd,
-} from '../../guest/its.ts';
-import { type GicVm, rdAttr, rdSet, v3Vm } from '../test-fixtures.ts';
-import type { VgicCpu } from '../state.ts';
-import { type ItsCommand, observeCommands } from './commands.ts';
-import { type VgicIts, itsesOf } from './state.ts';
+} from '../../lib/guest/its.ts';
+import { type GicVm, rdAttr, rdSet, v3Vm } from './vgic.ts';
+import type { VgicCpu } from '../../lib/vgic/state.ts';
+import { type ItsCommand, observeCommands } from '../../lib/vgic/its/commands.ts';
+import { type VgicIts, itsesOf } from '../../lib/vgic/its/state.ts';
 
 export const RAM_BASE = 0x40000000;
 export const RAM_SIZE = 0x400000;

@@ -1,10 +1,11 @@
-// Test-only helpers shared by the lib/**/*.test.ts unit tests: build vGIC VMs the way the
+// Test-only helpers shared by the lib/**/*.test.ts unit tests (they live with the tests, not in
+// lib/vgic, because they build VMs through lib/host): build vGIC VMs the way the
 // selftests do (lib/arm64/vgic.c: __vgic_v3_setup; vgic_init.c: v2 setup), run a guest to
 // GUEST_DONE collecting its GUEST_SYNC values, and read/write registers through device attrs.
 // Nothing here computes an expected value: tests state those literally, with a citation.
 
-import type { GuestProgram } from '../kvm/guest-abi.ts';
-import type { Guest } from '../guest/guest.ts';
+import type { GuestProgram } from '../../lib/kvm/guest-abi.ts';
+import type { Guest } from '../../lib/guest/guest.ts';
 import {
   GICD_BASE_GPA,
   GICR_BASE_GPA,
@@ -39,7 +40,7 @@ import {
   vcpuRun,
   vmCreateBarebones,
   vmVcpuAdd,
-} from '../host/index.ts';
+} from '../../lib/host/index.ts';
 
 export type GuestFn = (g: Guest) => GuestProgram;
 

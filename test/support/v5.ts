@@ -1,6 +1,6 @@
-// Shared set-up for the GICv5 unit tests (not used by the model).
+// Shared set-up for the GICv5 unit tests (lib/vgic/v5/*.test.ts; not used by the model).
 
-import type { Guest, GuestProgram } from '../../guest/index.ts';
+import type { Guest, GuestProgram } from '../../lib/guest/index.ts';
 import {
   GICV5_IRS_CONFIG_BASE_GPA,
   KVM_DEV_ARM_VGIC_CTRL_INIT,
@@ -18,8 +18,8 @@ import {
   u64,
   vmCreateBarebones,
   vmVcpuAdd,
-} from '../../host/index.ts';
-import type { Gicv5Vgic } from './vgic.ts';
+} from '../../lib/host/index.ts';
+import type { Gicv5Vgic } from '../../lib/vgic/v5/vgic.ts';
 
 export interface V5Fixture {
   vm: KvmVm;
