@@ -67,7 +67,7 @@ import {
   VGIC_NR_PRIVATE_IRQS,
 } from '../uapi/kvm.ts';
 import { queueIrq } from './ap-list.ts';
-import { sanitiseBaserFields } from './baser.ts';
+import { extractBytes, sanitiseBaserFields, update64bitReg } from './baser.ts';
 import { iidrUserWrite } from './iidr.ts';
 import { invalidateAllCaches } from './its/state.ts';
 import { vgicEnableLpis, vgicFlushPendingLpis, vgicGetLpi, vgicItsInvLpi, vgicItsInvall, vgicLpisEnabled } from './lpi.ts';
@@ -296,14 +296,6 @@ const readV3rTyper: ReadFn = ({ dist, vcpu }, offset) => {
 /** PTZ (bit 62) always reads 0 (vgic_mmio_read_pendbase). */
 const GICR_PENDBASER_PTZ_HI = 1 << 30;
 
-function halfOf(v: bigint, offset: number): number {
-  return Number(offset & 4 ? (v >> 32n) & 0xffffffffn : v & 0xffffffffn);
-}
-function withHalf(v: bigint, offset: number, half: number): bigint {
-  const h = BigInt(half >>> 0);
-  return offset & 4 ? (v & 0xffffffffn) | (h << 32n) : (v & ~0xffffffffn) | h;
-}
-
 /** vgic_sanitise_{propbaser,pendbaser}: shareability [11:10], inner [9:7], outer [58:56], then RES0. */
 function sanitiseBaser(reg: bigint, res0: bigint): bigint {
   return sanitiseBaserFields(reg, 10n, 7n, 56n) & ~res0;
@@ -314,21 +306,21 @@ const PROPBASER_RES0 = (0x1fn << 59n) | (0xfn << 52n) | (0x3n << 5n);
 const PENDBASER_RES0 = (1n << 63n) | (0x7n << 59n) | (0xfn << 52n) | (0xfn << 12n) | 0x7fn;
 
 /** vgic_mmio_read_propbase(): one PROPBASER for the whole VM. */
-const readPropbase: ReadFn = ({ dist }, offset) => halfOf(dist.propbaser, offset);
+const readPropbase: ReadFn = ({ dist }, offset) => Number(extractBytes(dist.propbaser, offset, 4));
 /** vgic_mmio_write_propbase(): ignored once this redistributor's LPIs are on. */
 const writePropbase: WriteFn = ({ dist, vcpu }, offset, _len, val) => {
   if (vcpu.lpisEnabled) return;
   // vgic-mmio-v3.c: vgic_mmio_write_propbase stores vgic_sanitise_propbaser(value)
-  dist.propbaser = sanitiseBaser(withHalf(dist.propbaser, offset, val), PROPBASER_RES0);
+  dist.propbaser = sanitiseBaser(update64bitReg(dist.propbaser, offset, 4, BigInt(val >>> 0)), PROPBASER_RES0);
 };
 const readPendbase: ReadFn = ({ vcpu }, offset) => {
-  const v = halfOf(vcpu.pendbaser, offset);
+  const v = Number(extractBytes(vcpu.pendbaser, offset, 4));
   return offset & 4 ? (v & ~GICR_PENDBASER_PTZ_HI) >>> 0 : v;
 };
 const writePendbase: WriteFn = ({ vcpu }, offset, _len, val) => {
   if (vcpu.lpisEnabled) return;
   // vgic-mmio-v3.c: vgic_mmio_write_pendbase stores vgic_sanitise_pendbaser(value)
-  vcpu.pendbaser = sanitiseBaser(withHalf(vcpu.pendbaser, offset, val), PENDBASER_RES0);
+  vcpu.pendbaser = sanitiseBaser(update64bitReg(vcpu.pendbaser, offset, 4, BigInt(val >>> 0)), PENDBASER_RES0);
 };
 
 /**
