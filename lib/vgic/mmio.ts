@@ -120,14 +120,15 @@ export function addrToIntid(offset: number, bitsPerIrq: number): number {
   return ((offset & mask) * 8) / bitsPerIrq;
 }
 
+/** check_region()'s first half: a width the row allows (VGIC_ACCESS_*), naturally aligned. */
+export function accessWidthOk(access: number, offset: number, len: number): boolean {
+  const flag = len === 1 ? VGIC_ACCESS_8bit : len === 4 ? VGIC_ACCESS_32bit : len === 8 ? VGIC_ACCESS_64bit : 0;
+  return (access & flag) !== 0 && offset % len === 0;
+}
+
 /** check_region() (vgic-mmio.c): width allowed, naturally aligned, and the INTID allocated. */
 export function checkRegion(dist: VgicDist, row: RegisterRow, offset: number, len: number): boolean {
-  let flag: number;
-  if (len === 1) flag = VGIC_ACCESS_8bit;
-  else if (len === 4) flag = VGIC_ACCESS_32bit;
-  else if (len === 8) flag = VGIC_ACCESS_64bit;
-  else return false;
-  if (!(row.access & flag) || offset % len !== 0) return false;
+  if (!accessWidthOk(row.access, offset, len)) return false;
   if (!row.bitsPerIrq) return true;
   return addrToIntid(offset, row.bitsPerIrq) < dist.nrIrqs;
 }

@@ -51,7 +51,7 @@ import {
 } from '../../uapi/its.ts';
 import { IMPLEMENTER_ARM, KVM_VGIC_V3_ITS_SIZE, PRODUCT_ID_KVM } from '../../uapi/kvm.ts';
 import { extractBytes, sanitiseBaserFields, update64bitReg } from '../baser.ts';
-import { VGIC_ACCESS_32bit, VGIC_ACCESS_64bit, VGIC_ACCESS_8bit } from '../mmio.ts';
+import { VGIC_ACCESS_32bit, VGIC_ACCESS_64bit, accessWidthOk } from '../mmio.ts';
 import { ADDR_UNDEF, type VgicDist } from '../state.ts';
 import { cmdBufferSize, processCommands } from './commands.ts';
 import {
@@ -273,12 +273,6 @@ export function findItsRegister(offset: number): ItsRegisterRow | undefined {
   return undefined;
 }
 
-/** check_region() for the ITS (no per-IRQ rows): an allowed width, naturally aligned. */
-function checkRegion(row: ItsRegisterRow, offset: number, len: number): boolean {
-  const flag = len === 1 ? VGIC_ACCESS_8bit : len === 4 ? VGIC_ACCESS_32bit : len === 8 ? VGIC_ACCESS_64bit : 0;
-  return (row.access & flag) !== 0 && offset % len === 0;
-}
-
 // --- guest MMIO -----------------------------------------------------------------------------------------
 
 /** The ITS whose frame pair holds `addr` (the KVM MMIO bus lookup), with the offset in it. */
@@ -294,7 +288,7 @@ export function itsMmioRead(dist: VgicDist, addr: number, len: number): number |
   const hit = itsAt(dist, addr);
   if (!hit) return null;
   const row = findItsRegister(hit.offset);
-  if (!row || !checkRegion(row, hit.offset, len)) return len === 8 ? 0n : 0;
+  if (!row || !accessWidthOk(row.access, hit.offset, len)) return len === 8 ? 0n : 0;
   const v = row.read(hit.its, hit.offset, len);
   return len === 8 ? v : Number(v & 0xffffffffn);
 }
@@ -304,7 +298,7 @@ export function itsMmioWrite(dist: VgicDist, addr: number, len: number, val: num
   const hit = itsAt(dist, addr);
   if (!hit) return false;
   const row = findItsRegister(hit.offset);
-  if (!row || !checkRegion(row, hit.offset, len)) return true;
+  if (!row || !accessWidthOk(row.access, hit.offset, len)) return true;
   row.write(hit.its, hit.offset, len, BigInt.asUintN(len * 8, BigInt(val)));
   return true;
 }
