@@ -42,10 +42,7 @@ export function queueIrq(dist: VgicDist, irq: VgicIrq): void {
   if (irq.list === null) {
     const to = targetOracle(dist, irq);
     const vcpu = to >= 0 ? dist.vcpus[to] : undefined;
-    if (vcpu) {
-      vcpu.apList.add(irq);
-      irq.list = vcpu.apList;
-    }
+    if (vcpu) vcpu.apList.add(irq);
   }
   dist.kick();
 }
@@ -60,12 +57,10 @@ export function pruneApList(dist: VgicDist, vcpu: VgicCpu): void {
     const to = targetOracle(dist, irq);
     if (to === vcpu.vcpuIdx) continue;
     list.remove(irq);
-    irq.list = null;
     const dest = to >= 0 ? dist.vcpus[to] : undefined;
     if (dest) {
       // "This interrupt looks like it has to be migrated": onto the new target's list, kicked.
       dest.apList.add(irq);
-      irq.list = dest.apList;
       dist.kick();
     } else {
       irq.unlisted();
@@ -77,6 +72,5 @@ export function pruneApList(dist: VgicDist, vcpu: VgicCpu): void {
 export function unlistIrq(irq: VgicIrq): void {
   if (!irq.list) return;
   irq.list.remove(irq);
-  irq.list = null;
   irq.unlisted();
 }

@@ -31,6 +31,7 @@ export class ApList {
   }
 
   add(irq: VgicIrq): void {
+    irq.list = this;
     irq.listIndex = this.items.length;
     this.items.push(irq);
   }
@@ -43,6 +44,7 @@ export class ApList {
       this.items[i] = last;
       last.listIndex = i;
     }
+    irq.list = null;
     irq.listIndex = -1;
   }
 }
@@ -79,7 +81,7 @@ export class VgicIrq {
   active = false;
   /** Index of the vCPU this IRQ is routed to, or -1 for none (vgic_irq.target_vcpu). */
   targetVcpu = -1;
-  /** The ap_list this IRQ is on (irq->vcpu in KVM) and its index there; null / -1 when on none (ap-list.ts). */
+  /** The ap_list this IRQ is on (irq->vcpu in KVM) and its index there; null / -1 when on none (kept by ApList). */
   list: ApList | null = null;
   listIndex = -1;
 
