@@ -55,7 +55,7 @@ export function checkId(its: VgicIts, baser: bigint, id: number): number {
 /** vgic_its_check_event_id(): below 2^num_eventid_bits and its ITT entry in guest RAM. */
 export function checkEventId(its: VgicIts, device: ItsDevice, eventId: number): boolean {
   if (eventId >= 2 ** device.numEventIdBits) return false;
-  return isVisibleGfn(its.dist, device.ittAddr + eventId * ABI_0_ESZ);
+  return isVisibleGfn(its.dist, iteAddress(device, eventId));
 }
 
 /** The ITT entry address of an event (device->itt_addr + event_id * ite_esz). */
