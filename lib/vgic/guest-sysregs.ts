@@ -51,6 +51,8 @@ const MPIDR_EL1 = (3 << 14) | 5;
 
 interface GuestSysreg {
   readonly name: string;
+  /** Present whatever the GIC model (else only for a GICv3 guest: ICC_SRE_EL1.SRE). */
+  readonly anyModel?: boolean;
   read?(dist: VgicDist, vcpu: VgicCpu): number;
   write?(dist: VgicDist, vcpu: VgicCpu, v: number | bigint): void;
 }
@@ -111,7 +113,7 @@ const TABLE = new Map<number, GuestSysreg>([
   [ICC_ASGI1R_EL1, { name: 'ICC_ASGI1R_EL1', write: (d, v, x) => { pruneApList(d, v); dispatchSgi(d, v, u64(x), false); } }],
   // MPIDR_EL1 is not a GIC register, but guests route by it: sys_regs.c: reset_mpidr gives
   // RES1 bit 31 and Aff2:Aff1:Aff0 from the vCPU id (the packed form the model keeps). Any GIC model.
-  [MPIDR_EL1, { name: 'MPIDR_EL1', read: (_d, v) => (0x80000000 | v.mpidr) >>> 0 }],
+  [MPIDR_EL1, { name: 'MPIDR_EL1', anyModel: true, read: (_d, v) => (0x80000000 | v.mpidr) >>> 0 }],
   apr(0, 0), apr(0, 1), apr(0, 2), apr(0, 3),
   apr(1, 0), apr(1, 1), apr(1, 2), apr(1, 3),
 ]);
@@ -127,7 +129,7 @@ export function guestSysregRead(dist: VgicDist, vcpu: VgicCpu, enc: number): Gue
   if (dist.v5) return v5GuestSysregRead(dist.v5, vcpu, enc); // GICv5 registers and GIC/GICR instructions
   const r = TABLE.get(enc);
   if (!r) return timerSysregRead(dist, vcpu, enc) ?? { ok: false, reason: `UNDEF: read of ${sysregName(enc)}` }; // CNT*_EL0, any GIC
-  if ((dist.model !== 'v3' && enc !== MPIDR_EL1) || !r.read) return { ok: false, reason: `UNDEF: read of ${r.name}` };
+  if ((dist.model !== 'v3' && !r.anyModel) || !r.read) return { ok: false, reason: `UNDEF: read of ${r.name}` };
   const v = r.read(dist, vcpu) >>> 0;
   READ_OK.value = v < 1024 ? SMALL[v]! : BigInt(v);
   return READ_OK;
@@ -137,7 +139,7 @@ export function guestSysregWrite(dist: VgicDist, vcpu: VgicCpu, enc: number, v: 
   if (dist.v5) return v5GuestSysregWrite(dist.v5, vcpu, enc, u64(v));
   const r = TABLE.get(enc);
   if (!r) return timerSysregWrite(dist, vcpu, enc, u64(v)) ?? { ok: false, reason: `UNDEF: write of ${sysregName(enc)}` }; // CNT*_EL0
-  if (dist.model !== 'v3' || !r.write) return { ok: false, reason: `UNDEF: write of ${r.name}` };
+  if ((dist.model !== 'v3' && !r.anyModel) || !r.write) return { ok: false, reason: `UNDEF: write of ${r.name}` };
   r.write(dist, vcpu, v);
   return WRITE_OK;
 }
