@@ -209,28 +209,22 @@ export const writeWi: WriteFn = () => {};
 export const uaccessWriteWi: UWriteFn = () => 0;
 
 /**
- * Iterate the IRQs covered by a per-IRQ access; missing IRQs (beyond nr_irqs) are skipped. With
- * `setBits` (1 bit per IRQ), only the IRQs whose bit is set are visited: a write-1-to-act
- * register costs its set bits, not its width (the guest's one-bit ISPENDR write is a hot path).
+ * for_each_set_bit() over a 1-bit-per-IRQ write: the IRQs whose bit is set in `val`; missing IRQs
+ * (beyond nr_irqs) are skipped. A write-1-to-act register costs its set bits, not its width (the
+ * guest's one-bit ISPENDR write is a hot path).
  */
-function forEachIrq(
-  ctx: AccessCtx,
-  offset: number,
-  len: number,
-  bitsPerIrq: number,
-  fn: (irq: VgicIrq, i: number) => void,
-  setBits?: number,
-): void {
-  const intid = addrToIntid(offset, bitsPerIrq);
-  if (setBits !== undefined) {
-    const width = len >= 4 ? 0xffffffff : (1 << (len * 8)) - 1;
-    for (let v = (setBits & width) >>> 0; v; v = (v & (v - 1)) >>> 0) {
-      const i = 31 - Math.clz32(v & -v);
-      const irq = ctx.dist.getIrq(ctx.vcpu, intid + i);
-      if (irq) fn(irq, i);
-    }
-    return;
+function forEachSetIrq(ctx: AccessCtx, offset: number, len: number, val: number, fn: (irq: VgicIrq) => void): void {
+  const intid = addrToIntid(offset, 1);
+  const width = len >= 4 ? 0xffffffff : (1 << (len * 8)) - 1;
+  for (let v = (val & width) >>> 0; v; v = (v & (v - 1)) >>> 0) {
+    const irq = ctx.dist.getIrq(ctx.vcpu, intid + 31 - Math.clz32(v & -v));
+    if (irq) fn(irq);
   }
+}
+
+/** Iterate the IRQs covered by a per-IRQ access; missing IRQs (beyond nr_irqs) are skipped. */
+function forEachIrq(ctx: AccessCtx, offset: number, len: number, bitsPerIrq: number, fn: (irq: VgicIrq, i: number) => void): void {
+  const intid = addrToIntid(offset, bitsPerIrq);
   const n = (len * 8) / bitsPerIrq;
   for (let i = 0; i < n; i++) {
     const irq = ctx.dist.getIrq(ctx.vcpu, intid + i);
@@ -266,18 +260,17 @@ export const readEnable: ReadFn = (ctx, offset, len) => readBits(ctx, offset, le
 
 /** vgic_mmio_write_senable() */
 export const writeSenable: WriteFn = (ctx, offset, len, val) => {
-  forEachIrq(ctx, offset, len, 1, (irq, i) => {
-    if (!((val >>> i) & 1)) return;
+  forEachSetIrq(ctx, offset, len, val, (irq) => {
     irq.enabled = true;
     queueIrq(ctx.dist, irq);
-  }, val);
+  });
 };
 
 /** vgic_mmio_write_cenable() */
 export const writeCenable: WriteFn = (ctx, offset, len, val) => {
-  forEachIrq(ctx, offset, len, 1, (irq, i) => {
-    if ((val >>> i) & 1) irq.enabled = false;
-  }, val);
+  forEachSetIrq(ctx, offset, len, val, (irq) => {
+    irq.enabled = false;
+  });
 };
 
 /** vgic_uaccess_write_senable(): plain set, no HW special cases. */
@@ -306,21 +299,19 @@ function isV2Sgi(ctx: AccessCtx, irq: VgicIrq): boolean {
 
 /** vgic_mmio_write_spending(): sets the latch (v2 SGIs ignored on the guest path). */
 export const writeSpending: WriteFn = (ctx, offset, len, val) => {
-  forEachIrq(ctx, offset, len, 1, (irq, i) => {
-    if (!((val >>> i) & 1)) return;
+  forEachSetIrq(ctx, offset, len, val, (irq) => {
     if (isV2Sgi(ctx, irq)) return;
     irq.pendingLatch = true;
     queueIrq(ctx.dist, irq);
-  }, val);
+  });
 };
 
 /** vgic_mmio_write_cpending(): clears the latch only (v2 SGIs ignored on the guest path). */
 export const writeCpending: WriteFn = (ctx, offset, len, val) => {
-  forEachIrq(ctx, offset, len, 1, (irq, i) => {
-    if (!((val >>> i) & 1)) return;
+  forEachSetIrq(ctx, offset, len, val, (irq) => {
     if (isV2Sgi(ctx, irq)) return;
     irq.pendingLatch = false;
-  }, val);
+  });
 };
 
 /**
@@ -328,22 +319,20 @@ export const writeCpending: WriteFn = (ctx, offset, len, val) => {
  * (The v2 uaccess path targets the vCPU named in the attribute.)
  */
 export const uaccessWriteSpending: UWriteFn = (ctx, offset, len, val) => {
-  forEachIrq(ctx, offset, len, 1, (irq, i) => {
-    if (!((val >>> i) & 1)) return;
+  forEachSetIrq(ctx, offset, len, val, (irq) => {
     irq.pendingLatch = true;
     if (isV2Sgi(ctx, irq)) irq.source |= 1 << ctx.vcpu.vcpuId;
     queueIrq(ctx.dist, irq);
-  }, val);
+  });
   return 0;
 };
 
 /** vgic_uaccess_write_cpending(): GICv2 SGIs lose every source. */
 export const uaccessWriteCpending: UWriteFn = (ctx, offset, len, val) => {
-  forEachIrq(ctx, offset, len, 1, (irq, i) => {
-    if (!((val >>> i) & 1)) return;
+  forEachSetIrq(ctx, offset, len, val, (irq) => {
     irq.pendingLatch = false;
     if (isV2Sgi(ctx, irq)) irq.source = 0;
-  }, val);
+  });
   return 0;
 };
 
@@ -352,17 +341,17 @@ export const readActive: ReadFn = (ctx, offset, len) => readBits(ctx, offset, le
 
 /** vgic_mmio_write_sactive() (the guest is halted meanwhile; HW IRQs would also change phys state). */
 export const writeSactive: WriteFn = (ctx, offset, len, val) => {
-  forEachIrq(ctx, offset, len, 1, (irq, i) => {
-    if ((val >>> i) & 1) setActive(ctx, irq, true);
-  }, val);
+  forEachSetIrq(ctx, offset, len, val, (irq) => {
+    setActive(ctx, irq, true);
+  });
   ctx.dist.kick();
 };
 
 /** vgic_mmio_write_cactive() */
 export const writeCactive: WriteFn = (ctx, offset, len, val) => {
-  forEachIrq(ctx, offset, len, 1, (irq, i) => {
-    if ((val >>> i) & 1) setActive(ctx, irq, false);
-  }, val);
+  forEachSetIrq(ctx, offset, len, val, (irq) => {
+    setActive(ctx, irq, false);
+  });
   ctx.dist.kick();
 };
 
