@@ -4,11 +4,10 @@
 // (vgic-its.c: vgic_its_check_id, vgic_its_check_event_id, vgic_its_write_entry_lock).
 
 import { EFAULT } from '../../uapi/errno.ts';
+import { SZ_64K } from '../../uapi/gic.ts';
 import { GITS_BASER_INDIRECT, GITS_BASER_TYPE_COLLECTION, GITS_BASER_TYPE_DEVICE, gitsBaserEntrySize, gitsBaserNrPages, gitsBaserType } from '../../uapi/its.ts';
 import { gpaOf, isVisibleGfn, readGuestU64, writeGuestU64 } from '../guest-mem.ts';
 import { ABI_0_ESZ, type ItsDevice, VITS_MAX_DEVID, type VgicIts } from './state.ts';
-
-const SZ_64K = 0x10000;
 
 /** GITS_BASER_ADDR_48_to_52(): PA bits [47:16], with [51:48] taken from BASER bits [15:12]. */
 export function baserAddress(baser: bigint): bigint {
