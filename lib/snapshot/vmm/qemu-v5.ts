@@ -28,6 +28,7 @@ import { SnapshotError } from '../schema.ts';
 import { type IstImage, type VgicSnapshotV5, validateSnapshotV5 } from '../v5/schema.ts';
 import { parseSnapshotV5Yaml } from '../v5/yaml.ts';
 import type { DeviceAttrIo, VcpuRef } from './device.ts';
+import { hex32, hex64 } from './run.ts';
 
 /** One step of the sequence; `config` steps run on restore only. */
 export type V5Step =
@@ -59,8 +60,6 @@ export interface VgicV5Handle {
 
 export type V5Result<T> = { ok: true; value: T } | { ok: false; failure: string };
 
-const hex64 = (v: bigint): string => `0x${BigInt.asUintN(64, v).toString(16).padStart(16, '0')}`;
-const hex32 = (v: number): string => `0x${(v >>> 0).toString(16).padStart(8, '0')}`;
 const sysregAttr = (enc: number, c: VcpuRef): bigint => BigInt(enc) | (BigInt(c.mpidr >>> 0) << KVM_DEV_ARM_VGIC_V3_MPIDR_SHIFT);
 
 class Failed extends Error {}
