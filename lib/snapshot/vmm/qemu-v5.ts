@@ -7,6 +7,10 @@
 // KVM_{GET,SET}_DEVICE_ATTR only.
 
 import {
+  GICV5_IRS_IST_BASER,
+  GICV5_IRS_IST_BASER_VALID,
+  GICV5_IRS_IST_CFGR,
+  GICV5_IRS_IST_CFGR_LPI_ID_BITS_MASK,
   KVM_DEV_ARM_VGIC_CTRL_INIT,
   KVM_DEV_ARM_VGIC_GRP_ADDR,
   KVM_DEV_ARM_VGIC_GRP_CPU_SYSREGS,
@@ -110,9 +114,9 @@ export function saveVgicV5(vm: VgicV5Handle, seq: V5Sequence = QEMU_V5): V5Resul
         // The buffers are sized from the IRS configuration, exactly as the final contract wants.
         const cfgr = u64();
         const baser = u64();
-        must(vm.io.get(KVM_DEV_ARM_VGIC_GRP_IRS_REGS, BigInt(IRS_ROWS.find((r) => r.name === 'IRS_IST_CFGR')!.offset), cfgr), 'IRS_IST_CFGR');
-        must(vm.io.get(KVM_DEV_ARM_VGIC_GRP_IRS_REGS, BigInt(IRS_ROWS.find((r) => r.name === 'IRS_IST_BASER')!.offset), baser), 'IRS_IST_BASER');
-        const lpiEntries = baser.value & 1n ? 1 << Number(cfgr.value & 0x1fn) : 0;
+        must(vm.io.get(KVM_DEV_ARM_VGIC_GRP_IRS_REGS, BigInt(GICV5_IRS_IST_CFGR), cfgr), 'IRS_IST_CFGR');
+        must(vm.io.get(KVM_DEV_ARM_VGIC_GRP_IRS_REGS, BigInt(GICV5_IRS_IST_BASER), baser), 'IRS_IST_BASER');
+        const lpiEntries = baser.value & GICV5_IRS_IST_BASER_VALID ? 1 << Number(cfgr.value & BigInt(GICV5_IRS_IST_CFGR_LPI_ID_BITS_MASK)) : 0;
         const spi = new UserBytes(nr.value * 4);
         const lpi = lpiEntries ? new UserBytes(lpiEntries * 4) : null;
         must(vm.io.get(KVM_DEV_ARM_VGIC_GRP_IST, 0n, vgicV5IstAttr(spi, spi.size, lpi, lpi ? lpi.size : 0)), 'GRP_IST');
