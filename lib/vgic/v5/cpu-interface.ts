@@ -70,7 +70,7 @@ import type { V5Irq } from './irq.ts';
 import type { Gicv5Vgic, V5Cpu } from './vgic.ts';
 
 /** vgic_v5_reset(): "The GICv5 architecture only supports 5-bits of priority in the CPUIF". */
-export const V5_CPUIF_PRI_BITS = 5;
+const V5_CPUIF_PRI_BITS = 5;
 const ICSR_MASK = ICC_ICSR_EL1_F | ICC_ICSR_EL1_ENABLED | ICC_ICSR_EL1_PENDING | ICC_ICSR_EL1_IRM | ICC_ICSR_EL1_ACTIVE | ICC_ICSR_EL1_HM | (0x1fn << ICC_ICSR_EL1_PRIORITY_SHIFT) | (0xffffn << ICC_ICSR_EL1_IAFFID_SHIFT);
 
 // --- delivery --------------------------------------------------------------------------------------
@@ -80,7 +80,7 @@ const ICSR_MASK = ICC_ICSR_EL1_F | ICC_ICSR_EL1_ENABLED | ICC_ICSR_EL1_PENDING |
  * otherwise the lower of the highest active priority (lowest set APR bit, 32 if none) and
  * PCR + 1. An interrupt is signalled if its priority is below the mask.
  */
-export function priorityMask(c: V5Cpu): number {
+function priorityMask(c: V5Cpu): number {
   if (!c.en) return 0;
   const apr = c.apr >>> 0;
   const highestActive = apr ? 31 - Math.clz32(apr & -apr) : 32;
@@ -88,7 +88,7 @@ export function priorityMask(c: V5Cpu): number {
 }
 
 /** The IRS keeps only its implemented priority bits (IRS_IDR1.PRIORITY_BITS + 1); the rest RAZ. */
-export function irsPriority(v5: Gicv5Vgic, prio: number): number {
+function irsPriority(v5: Gicv5Vgic, prio: number): number {
   const bits = v5.irs.idr1PriorityBits + 1;
   return prio & ((0x1f << (5 - bits)) & 0x1f);
 }
