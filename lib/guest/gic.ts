@@ -45,7 +45,8 @@ const GICR_STRIDE = 0x20000;
 export function sgiBase(g: Guest): number {
   return GICR_BASE_GVA + g.vcpuId * GICR_STRIDE + SZ_64K;
 }
-function rdBase(g: Guest): number {
+/** The redistributor RD frame of the running vCPU. */
+export function rdBase(g: Guest): number {
   return GICR_BASE_GVA + g.vcpuId * GICR_STRIDE;
 }
 

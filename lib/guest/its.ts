@@ -6,7 +6,7 @@
 // the other seven have encoders too, for tests and the kvm-unit-tests port.
 
 import type { GuestProgram, GuestReply, GuestRequest } from '../kvm/guest-abi.ts';
-import { GICR_BASE_GVA, GICR_CTLR, GICR_CTLR_ENABLE_LPIS, GICR_PENDBASER, GICR_PROPBASER, GITS_BASE_GVA } from '../uapi/gic.ts';
+import { GICR_CTLR, GICR_CTLR_ENABLE_LPIS, GICR_PENDBASER, GICR_PROPBASER, GITS_BASE_GVA, SZ_64K } from '../uapi/gic.ts';
 import {
   GICR_PENDBASER_InnerShareable,
   GICR_PENDBASER_RaWaWb,
@@ -44,11 +44,10 @@ import {
   ITS_CMD_SIZE,
   gitsBaserType,
 } from '../uapi/its.ts';
+import { rdBase } from './gic.ts';
 import type { Guest } from './guest.ts';
 
 const SZ_4K = 0x1000;
-const SZ_64K = 0x10000;
-const GICR_STRIDE = 0x20000;
 /** GITS_COLLECTION_TARGET_SHIFT: RDbase = vCPU id << 16 (GITS_TYPER.PTA = 0). */
 const GITS_COLLECTION_TARGET_SHIFT = 16;
 
@@ -251,7 +250,7 @@ export const itsSendMovallCmd = (g: Guest, q: number, from: number, to: number):
 
 /** gic_rdist_enable_lpis(cfg_table, cfg_table_size, pend_table) for the calling vCPU. */
 export function* gicRdistEnableLpis(g: Guest, cfgTable: number, cfgTableSize: number, pendTable: number): GuestProgram {
-  const rdistBase = GICR_BASE_GVA + g.vcpuId * GICR_STRIDE;
+  const rdistBase = rdBase(g);
   let val = BigInt(cfgTable) | GICR_PROPBASER_InnerShareable | GICR_PROPBASER_RaWaWb | (BigInt(ilog2(cfgTableSize) - 1) & GICR_PROPBASER_IDBITS_MASK);
   yield* g.writeq(rdistBase + GICR_PROPBASER, val);
   val = BigInt(pendTable) | GICR_PENDBASER_InnerShareable | GICR_PENDBASER_RaWaWb;

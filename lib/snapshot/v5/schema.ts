@@ -22,7 +22,7 @@
 // Values are "0x" + 16 lowercase hex digits (the uapi's __u64) or, for ISTEs, 8. The validator
 // refuses anything else, so a bad file is refused whole before a restore writes anything.
 
-import { GICV5_IRS_IST_BASER_VALID, VGIC_V5_MAX_NR_SPIS } from '../../uapi/gicv5.ts';
+import { GICV5_IRS_IST_BASER_VALID, GICV5_IRS_IST_CFGR_LPI_ID_BITS_MASK, VGIC_V5_MAX_NR_SPIS } from '../../uapi/gicv5.ts';
 import { V5_USER_SYSREGS } from '../../vgic/v5/cpu-interface.ts';
 import { IRS_ROWS } from '../../vgic/v5/irs.ts';
 import { SnapshotError, joinPath } from '../schema.ts';
@@ -150,7 +150,7 @@ export function validateSnapshotV5(doc: unknown): VgicSnapshotV5 {
   const ist = plainObject(o.ist, 'ist');
   const lpiValid = (BigInt(irs.IRS_IST_BASER!) & GICV5_IRS_IST_BASER_VALID) !== 0n;
   exactKeys(ist, 'ist', lpiValid ? ['spi', 'lpi'] : ['spi']);
-  const lpiIdBits = Number(BigInt(irs.IRS_IST_CFGR!) & 0x1fn);
+  const lpiIdBits = Number(BigInt(irs.IRS_IST_CFGR!) & BigInt(GICV5_IRS_IST_CFGR_LPI_ID_BITS_MASK));
   if (lpiValid && lpiIdBits > V5_MAX_LPI_ID_BITS) throw new SnapshotError('irs.IRS_IST_CFGR', `LPI_ID_BITS above ${V5_MAX_LPI_ID_BITS}`);
   return {
     vgicSnapshot: V5_SNAPSHOT_VERSION,

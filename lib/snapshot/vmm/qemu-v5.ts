@@ -7,6 +7,10 @@
 // KVM_{GET,SET}_DEVICE_ATTR only.
 
 import {
+  GICV5_IRS_IST_BASER,
+  GICV5_IRS_IST_BASER_VALID,
+  GICV5_IRS_IST_CFGR,
+  GICV5_IRS_IST_CFGR_LPI_ID_BITS_MASK,
   KVM_DEV_ARM_VGIC_CTRL_INIT,
   KVM_DEV_ARM_VGIC_GRP_ADDR,
   KVM_DEV_ARM_VGIC_GRP_CPU_SYSREGS,
@@ -28,6 +32,7 @@ import { SnapshotError } from '../schema.ts';
 import { type IstImage, type VgicSnapshotV5, validateSnapshotV5 } from '../v5/schema.ts';
 import { parseSnapshotV5Yaml } from '../v5/yaml.ts';
 import type { DeviceAttrIo, VcpuRef } from './device.ts';
+import { hex32, hex64 } from './run.ts';
 
 /** One step of the sequence; `config` steps run on restore only. */
 export type V5Step =
@@ -59,8 +64,6 @@ export interface VgicV5Handle {
 
 export type V5Result<T> = { ok: true; value: T } | { ok: false; failure: string };
 
-const hex64 = (v: bigint): string => `0x${BigInt.asUintN(64, v).toString(16).padStart(16, '0')}`;
-const hex32 = (v: number): string => `0x${(v >>> 0).toString(16).padStart(8, '0')}`;
 const sysregAttr = (enc: number, c: VcpuRef): bigint => BigInt(enc) | (BigInt(c.mpidr >>> 0) << KVM_DEV_ARM_VGIC_V3_MPIDR_SHIFT);
 
 class Failed extends Error {}
@@ -111,9 +114,9 @@ export function saveVgicV5(vm: VgicV5Handle, seq: V5Sequence = QEMU_V5): V5Resul
         // The buffers are sized from the IRS configuration, exactly as the final contract wants.
         const cfgr = u64();
         const baser = u64();
-        must(vm.io.get(KVM_DEV_ARM_VGIC_GRP_IRS_REGS, BigInt(IRS_ROWS.find((r) => r.name === 'IRS_IST_CFGR')!.offset), cfgr), 'IRS_IST_CFGR');
-        must(vm.io.get(KVM_DEV_ARM_VGIC_GRP_IRS_REGS, BigInt(IRS_ROWS.find((r) => r.name === 'IRS_IST_BASER')!.offset), baser), 'IRS_IST_BASER');
-        const lpiEntries = baser.value & 1n ? 1 << Number(cfgr.value & 0x1fn) : 0;
+        must(vm.io.get(KVM_DEV_ARM_VGIC_GRP_IRS_REGS, BigInt(GICV5_IRS_IST_CFGR), cfgr), 'IRS_IST_CFGR');
+        must(vm.io.get(KVM_DEV_ARM_VGIC_GRP_IRS_REGS, BigInt(GICV5_IRS_IST_BASER), baser), 'IRS_IST_BASER');
+        const lpiEntries = baser.value & GICV5_IRS_IST_BASER_VALID ? 1 << Number(cfgr.value & BigInt(GICV5_IRS_IST_CFGR_LPI_ID_BITS_MASK)) : 0;
         const spi = new UserBytes(nr.value * 4);
         const lpi = lpiEntries ? new UserBytes(lpiEntries * 4) : null;
         must(vm.io.get(KVM_DEV_ARM_VGIC_GRP_IST, 0n, vgicV5IstAttr(spi, spi.size, lpi, lpi ? lpi.size : 0)), 'GRP_IST');

@@ -70,7 +70,7 @@ import type { V5Irq } from './irq.ts';
 import type { Gicv5Vgic, V5Cpu } from './vgic.ts';
 
 /** vgic_v5_reset(): "The GICv5 architecture only supports 5-bits of priority in the CPUIF". */
-export const V5_CPUIF_PRI_BITS = 5;
+const V5_CPUIF_PRI_BITS = 5;
 const ICSR_MASK = ICC_ICSR_EL1_F | ICC_ICSR_EL1_ENABLED | ICC_ICSR_EL1_PENDING | ICC_ICSR_EL1_IRM | ICC_ICSR_EL1_ACTIVE | ICC_ICSR_EL1_HM | (0x1fn << ICC_ICSR_EL1_PRIORITY_SHIFT) | (0xffffn << ICC_ICSR_EL1_IAFFID_SHIFT);
 
 // --- delivery --------------------------------------------------------------------------------------
@@ -80,7 +80,7 @@ const ICSR_MASK = ICC_ICSR_EL1_F | ICC_ICSR_EL1_ENABLED | ICC_ICSR_EL1_PENDING |
  * otherwise the lower of the highest active priority (lowest set APR bit, 32 if none) and
  * PCR + 1. An interrupt is signalled if its priority is below the mask.
  */
-export function priorityMask(c: V5Cpu): number {
+function priorityMask(c: V5Cpu): number {
   if (!c.en) return 0;
   const apr = c.apr >>> 0;
   const highestActive = apr ? 31 - Math.clz32(apr & -apr) : 32;
@@ -88,7 +88,7 @@ export function priorityMask(c: V5Cpu): number {
 }
 
 /** The IRS keeps only its implemented priority bits (IRS_IDR1.PRIORITY_BITS + 1); the rest RAZ. */
-export function irsPriority(v5: Gicv5Vgic, prio: number): number {
+function irsPriority(v5: Gicv5Vgic, prio: number): number {
   const bits = v5.irs.idr1PriorityBits + 1;
   return prio & ((0x1f << (5 - bits)) & 0x1f);
 }
@@ -199,6 +199,21 @@ function writePriorityr(v5: Gicv5Vgic, c: V5Cpu, n: number, val: bigint): void {
   v5.kick();
 }
 
+// --- registers the guest and userspace read and write alike -------------------------------------
+
+/** A CPU-interface register as state: one get and one set for both views below. */
+interface StateReg {
+  get(v5: Gicv5Vgic, c: V5Cpu): bigint;
+  set(v5: Gicv5Vgic, c: V5Cpu, v: bigint): void;
+}
+
+const ICSR_REG: StateReg = { get: (_v5, c) => c.icsr, set: (_v5, c, v) => { c.icsr = v & ICSR_MASK; } };
+const ENABLER0_REG: StateReg = { get: (v5, c) => ppiBits(v5, c, (i) => i.enabled), set: (v5, c, v) => ppiApply(v5, c, v, (i, b) => (i.enabled = b)) };
+const priorityrReg = (n: number): StateReg => ({ get: (_v5, c) => readPriorityr(c, n), set: (v5, c, v) => writePriorityr(v5, c, n, v) });
+const APR_REG: StateReg = { get: (_v5, c) => BigInt(c.apr >>> 0), set: (v5, c, v) => { c.apr = Number(v & 0xffffffffn) >>> 0; v5.kick(); } };
+const CR0_REG: StateReg = { get: (_v5, c) => (c.en ? 1n : 0n), set: (v5, c, v) => { c.en = (v & 1n) === 1n; v5.kick(); } };
+const PCR_REG: StateReg = { get: (_v5, c) => BigInt(c.pcr), set: (v5, c, v) => { c.pcr = Number(v & 0x1fn); v5.kick(); } };
+
 // --- the guest's view ------------------------------------------------------------------------------
 
 interface GuestReg {
@@ -210,6 +225,8 @@ interface GuestReg {
 const on = (f: (v5: Gicv5Vgic, c: V5Cpu, vcpu: VgicCpu, v: bigint) => void) => (v5: Gicv5Vgic, vcpu: VgicCpu, v: bigint): void => f(v5, v5.cpu(vcpu), vcpu, v);
 const get = (f: (v5: Gicv5Vgic, c: V5Cpu, vcpu: VgicCpu) => bigint) => (v5: Gicv5Vgic, vcpu: VgicCpu): bigint => f(v5, v5.cpu(vcpu), vcpu);
 const nothing = (): void => {};
+/** The guest's MRS/MSR of a StateReg. */
+const guestRw = (r: StateReg): Pick<GuestReg, 'read' | 'write'> => ({ read: get((v5, c) => r.get(v5, c)), write: on((v5, c, _vc, v) => r.set(v5, c, v)) });
 
 /** Apply a CD* instruction to the interrupt it names (ignored for one the guest cannot see). */
 const cd = (f: (irq: V5Irq, v: bigint, v5: Gicv5Vgic) => void) =>
@@ -224,7 +241,7 @@ const GUEST_TABLE = new Map<number, GuestReg>([
   [ICC_IDR0_EL1, { name: 'ICC_IDR0_EL1', read: () => (BigInt(V5_CPUIF_PRI_BITS - 1) << ICC_IDR0_EL1_PRI_BITS_SHIFT) | ICC_IDR0_EL1_ID_BITS_16BITS }],
   [ICC_IAFFIDR_EL1, { name: 'ICC_IAFFIDR_EL1', read: (_v5, vcpu) => BigInt(vcpu.vcpuId & 0xffff) }],
   // access_gicv5_ppi_enabler: the write is ANDed with vgic_ppi_mask; ENABLER1 writes do nothing.
-  [ICC_PPI_ENABLER0_EL1, { name: 'ICC_PPI_ENABLER0_EL1', read: get((v5, c) => ppiBits(v5, c, (i) => i.enabled)), write: on((v5, c, _vc, v) => ppiApply(v5, c, v, (i, b) => (i.enabled = b))) }],
+  [ICC_PPI_ENABLER0_EL1, { name: 'ICC_PPI_ENABLER0_EL1', ...guestRw(ENABLER0_REG) }],
   [ICC_PPI_ENABLER1_EL1, { name: 'ICC_PPI_ENABLER1_EL1', read: () => 0n, write: nothing }],
   [ICC_PPI_HMR0_EL1, { name: 'ICC_PPI_HMR0_EL1', read: get((v5, c) => ppiBits(v5, c, (i) => i.level)) }],
   [ICC_PPI_HMR1_EL1, { name: 'ICC_PPI_HMR1_EL1', read: () => 0n }],
@@ -238,12 +255,12 @@ const GUEST_TABLE = new Map<number, GuestReg>([
   [ICC_PPI_CACTIVER1_EL1, { name: 'ICC_PPI_CACTIVER1_EL1', read: () => 0n, write: nothing }],
   ...Array.from({ length: 16 }, (_, n): [number, GuestReg] => [
     ICC_PPI_PRIORITYR_EL1(n),
-    { name: `ICC_PPI_PRIORITYR${n}_EL1`, read: get((_v5, c) => readPriorityr(c, n)), write: on((v5, c, _vc, v) => writePriorityr(v5, c, n, v)) },
+    { name: `ICC_PPI_PRIORITYR${n}_EL1`, ...guestRw(priorityrReg(n)) },
   ]),
-  [ICC_CR0_EL1, { name: 'ICC_CR0_EL1', read: get((_v5, c) => (c.en ? 1n : 0n)), write: on((v5, c, _vc, v) => { c.en = (v & 1n) === 1n; v5.kick(); }) }],
-  [ICC_PCR_EL1, { name: 'ICC_PCR_EL1', read: get((_v5, c) => BigInt(c.pcr)), write: on((v5, c, _vc, v) => { c.pcr = Number(v & 0x1fn); v5.kick(); }) }],
-  [ICC_APR_EL1, { name: 'ICC_APR_EL1', read: get((_v5, c) => BigInt(c.apr >>> 0)), write: on((v5, c, _vc, v) => { c.apr = Number(v & 0xffffffffn) >>> 0; v5.kick(); }) }],
-  [ICC_ICSR_EL1, { name: 'ICC_ICSR_EL1', read: get((_v5, c) => c.icsr), write: on((_v5, c, _vc, v) => { c.icsr = v & ICSR_MASK; }) }],
+  [ICC_CR0_EL1, { name: 'ICC_CR0_EL1', ...guestRw(CR0_REG) }],
+  [ICC_PCR_EL1, { name: 'ICC_PCR_EL1', ...guestRw(PCR_REG) }],
+  [ICC_APR_EL1, { name: 'ICC_APR_EL1', ...guestRw(APR_REG) }],
+  [ICC_ICSR_EL1, { name: 'ICC_ICSR_EL1', ...guestRw(ICSR_REG) }],
   [ICC_HPPIR_EL1, { name: 'ICC_HPPIR_EL1', read: (v5, vcpu) => { const irq = highestPending(v5, vcpu, -1); return irq ? ICC_HPPIR_EL1_HPPIV | BigInt(irq.intid) : 0n; } }],
   // GICR instructions (reads) and GIC instructions (writes), sys_insn(1, 0, 12, CRm, op2)
   [GICV5_OP_GICR_CDIA, { name: 'GICR CDIA', read: (v5, vcpu) => acknowledge(v5, vcpu) }],
@@ -296,15 +313,13 @@ export function v5GuestSysregWrite(v5: Gicv5Vgic, vcpu: VgicCpu, enc: number, v:
 // --- userspace KVM_DEV_ARM_VGIC_GRP_CPU_SYSREGS (IRS series) ---------------------------------------
 // The registers of arm-vgic-v5.rst (IRS series); "S" registers are raw writes of the state.
 
-interface UserReg {
+interface UserReg extends StateReg {
   readonly name: string;
-  get(v5: Gicv5Vgic, c: V5Cpu): bigint;
-  set(v5: Gicv5Vgic, c: V5Cpu, v: bigint): void;
 }
 
 const USER_TABLE = new Map<number, UserReg>([
-  [ICC_ICSR_EL1, { name: 'ICC_ICSR_EL1', get: (_v5, c) => c.icsr, set: (_v5, c, v) => { c.icsr = v & ICSR_MASK; } }],
-  [ICC_PPI_ENABLER0_EL1, { name: 'ICC_PPI_ENABLER0_EL1', get: (v5, c) => ppiBits(v5, c, (i) => i.enabled), set: (v5, c, v) => ppiApply(v5, c, v, (i, b) => (i.enabled = b)) }],
+  [ICC_ICSR_EL1, { name: 'ICC_ICSR_EL1', ...ICSR_REG }],
+  [ICC_PPI_ENABLER0_EL1, { name: 'ICC_PPI_ENABLER0_EL1', ...ENABLER0_REG }],
   [ICC_PPI_ENABLER1_EL1, { name: 'ICC_PPI_ENABLER1_EL1', get: () => 0n, set: nothing }],
   [ICC_PPI_SACTIVER0_EL1, { name: 'ICC_PPI_SACTIVER0_EL1', get: (v5, c) => ppiBits(v5, c, (i) => i.active), set: (v5, c, v) => ppiApply(v5, c, v, (i, b) => (i.active = b)) }],
   [ICC_PPI_SACTIVER1_EL1, { name: 'ICC_PPI_SACTIVER1_EL1', get: () => 0n, set: nothing }],
@@ -312,11 +327,11 @@ const USER_TABLE = new Map<number, UserReg>([
   [ICC_PPI_SPENDR1_EL1, { name: 'ICC_PPI_SPENDR1_EL1', get: () => 0n, set: nothing }],
   ...Array.from({ length: 16 }, (_, n): [number, UserReg] => [
     ICC_PPI_PRIORITYR_EL1(n),
-    { name: `ICC_PPI_PRIORITYR${n}_EL1`, get: (_v5, c) => readPriorityr(c, n), set: (v5, c, v) => writePriorityr(v5, c, n, v) },
+    { name: `ICC_PPI_PRIORITYR${n}_EL1`, ...priorityrReg(n) },
   ]),
-  [ICC_APR_EL1, { name: 'ICC_APR_EL1', get: (_v5, c) => BigInt(c.apr >>> 0), set: (v5, c, v) => { c.apr = Number(v & 0xffffffffn) >>> 0; v5.kick(); } }],
-  [ICC_CR0_EL1, { name: 'ICC_CR0_EL1', get: (_v5, c) => (c.en ? 1n : 0n), set: (v5, c, v) => { c.en = (v & 1n) === 1n; v5.kick(); } }],
-  [ICC_PCR_EL1, { name: 'ICC_PCR_EL1', get: (_v5, c) => BigInt(c.pcr), set: (v5, c, v) => { c.pcr = Number(v & 0x1fn); v5.kick(); } }],
+  [ICC_APR_EL1, { name: 'ICC_APR_EL1', ...APR_REG }],
+  [ICC_CR0_EL1, { name: 'ICC_CR0_EL1', ...CR0_REG }],
+  [ICC_PCR_EL1, { name: 'ICC_PCR_EL1', ...PCR_REG }],
 ]);
 
 /** The encodings of the CPU_SYSREGS group, in the documented order (for save/restore). */

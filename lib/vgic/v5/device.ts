@@ -87,6 +87,21 @@ function getUserspacePpis(v5: Gicv5Vgic, buf: UserBuf | null): number {
   return putUserAt(buf, 8, 64, 0n);
 }
 
+/** GRP_CTRL set: CTRL_INIT; USERSPACE_PPIS is read-only ("Attempts to set it are rejected", ENXIO). */
+function ctrlSet(v5: Gicv5Vgic, attr: bigint): number {
+  return attr === BigInt(KVM_DEV_ARM_VGIC_CTRL_INIT) ? v5.init() : -ENXIO;
+}
+
+/** GRP_CTRL get: USERSPACE_PPIS; vgic_get_common_attr() has nothing for CTRL_INIT (ENXIO). */
+function ctrlGet(v5: Gicv5Vgic, attr: bigint, buf: UserBuf | null): number {
+  return attr === BigInt(KVM_DEV_ARM_VGIC_USERSPACE_PPIS) ? getUserspacePpis(v5, buf) : -ENXIO;
+}
+
+/** GRP_CTRL has: CTRL_INIT and USERSPACE_PPIS; SAVE_PENDING_TABLES and the ITS attributes ENXIO. */
+function ctrlHas(attr: bigint): number {
+  return attr === BigInt(KVM_DEV_ARM_VGIC_CTRL_INIT) || attr === BigInt(KVM_DEV_ARM_VGIC_USERSPACE_PPIS) ? 0 : -ENXIO;
+}
+
 // --- CPU_SYSREGS and IRS_REGS ------------------------------------------------------------------------
 
 /** vgic_v5_parse_attr(): CPU_SYSREGS names a vCPU by MPIDR, IRS_REGS uses vCPU 0; none is EINVAL. */
@@ -150,17 +165,13 @@ function ppiOnlyOps(v5: Gicv5Vgic): KvmDeviceOps {
     type: KVM_DEV_TYPE_ARM_VGIC_V5,
     name: 'kvm-arm-vgic-v5',
     setAttr(group, attr) {
-      if (group !== KVM_DEV_ARM_VGIC_GRP_CTRL) return -ENXIO;
-      return attr === BigInt(KVM_DEV_ARM_VGIC_CTRL_INIT) ? v5.init() : -ENXIO;
+      return group === KVM_DEV_ARM_VGIC_GRP_CTRL ? ctrlSet(v5, attr) : -ENXIO;
     },
     getAttr(group, attr, buf) {
-      if (group !== KVM_DEV_ARM_VGIC_GRP_CTRL) return -ENXIO;
-      // vgic_get_common_attr() has nothing for CTRL_INIT: ENXIO.
-      return attr === BigInt(KVM_DEV_ARM_VGIC_USERSPACE_PPIS) ? getUserspacePpis(v5, buf) : -ENXIO;
+      return group === KVM_DEV_ARM_VGIC_GRP_CTRL ? ctrlGet(v5, attr, buf) : -ENXIO;
     },
     hasAttr(group, attr) {
-      if (group !== KVM_DEV_ARM_VGIC_GRP_CTRL) return -ENXIO;
-      return attr === BigInt(KVM_DEV_ARM_VGIC_CTRL_INIT) || attr === BigInt(KVM_DEV_ARM_VGIC_USERSPACE_PPIS) ? 0 : -ENXIO;
+      return group === KVM_DEV_ARM_VGIC_GRP_CTRL ? ctrlHas(attr) : -ENXIO;
     },
   };
 }
@@ -182,8 +193,7 @@ function irsOps(v5: Gicv5Vgic): KvmDeviceOps {
         case KVM_DEV_ARM_VGIC_GRP_NR_IRQS:
           return setNrIrqs(v5, buf);
         case KVM_DEV_ARM_VGIC_GRP_CTRL:
-          // USERSPACE_PPIS is read-only: "Attempts to set it are rejected" (ENXIO).
-          return attr === BigInt(KVM_DEV_ARM_VGIC_CTRL_INIT) ? v5.init() : -ENXIO;
+          return ctrlSet(v5, attr);
       }
       return -ENXIO;
     },
@@ -199,7 +209,7 @@ function irsOps(v5: Gicv5Vgic): KvmDeviceOps {
         case KVM_DEV_ARM_VGIC_GRP_NR_IRQS:
           return putUser(buf, 32, BigInt(v5.nrSpis));
         case KVM_DEV_ARM_VGIC_GRP_CTRL:
-          return attr === BigInt(KVM_DEV_ARM_VGIC_USERSPACE_PPIS) ? getUserspacePpis(v5, buf) : -ENXIO;
+          return ctrlGet(v5, attr, buf);
       }
       return -ENXIO;
     },
@@ -213,8 +223,7 @@ function irsOps(v5: Gicv5Vgic): KvmDeviceOps {
         case KVM_DEV_ARM_VGIC_GRP_NR_IRQS:
           return 0;
         case KVM_DEV_ARM_VGIC_GRP_CTRL:
-          // SAVE_PENDING_TABLES and the ITS attributes: ENXIO.
-          return attr === BigInt(KVM_DEV_ARM_VGIC_CTRL_INIT) || attr === BigInt(KVM_DEV_ARM_VGIC_USERSPACE_PPIS) ? 0 : -ENXIO;
+          return ctrlHas(attr);
         case KVM_DEV_ARM_VGIC_GRP_IST:
           return attr ? -ENXIO : 0;
       }

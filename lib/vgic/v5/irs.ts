@@ -310,7 +310,7 @@ export function lpiIstAlloc(v5: Gicv5Vgic, idBits: number): number {
 }
 
 /** vgic_v5_lpi_ist_free() */
-export function lpiIstFree(v5: Gicv5Vgic): void {
+function lpiIstFree(v5: Gicv5Vgic): void {
   v5.lpis = null;
   v5.lpiIdBits = 0;
 }
@@ -531,7 +531,7 @@ const INDEX = new Map<number, IrsRow>();
 for (const r of IRS_ROWS) for (let o = r.offset; o < r.offset + r.len; o += 4) INDEX.set(o >>> 2, r);
 
 /** vgic_find_mmio_region(): the row covering `offset`, if any. */
-export function findIrsRow(offset: number): IrsRow | undefined {
+function findIrsRow(offset: number): IrsRow | undefined {
   if (!Number.isInteger(offset) || offset < 0 || offset >= 0x10000) return undefined;
   return INDEX.get(offset >>> 2);
 }

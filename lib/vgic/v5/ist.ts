@@ -31,7 +31,7 @@ import { istCfgrValid, lpiIstAlloc } from './irs.ts';
 import type { Gicv5Vgic } from './vgic.ts';
 
 /** struct kvm_vgic_v5_ist as read from user memory. */
-export interface IstDesc {
+interface IstDesc {
   spiAddr: bigint;
   spiSize: bigint;
   lpiAddr: bigint;

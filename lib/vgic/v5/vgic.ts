@@ -197,7 +197,7 @@ export class Gicv5Vgic {
  * multiple of 32, so that is exactly what userspace saves. Early series (seed 000): "rounded up to
  * 16", the IST alignment minimum, and save/restore walk every host entry.
  */
-export function spiIstEntries(uapi: Gicv5Host['uapi'], nrSpis: number): number {
+function spiIstEntries(uapi: Gicv5Host['uapi'], nrSpis: number): number {
   if (!nrSpis) return 0;
   let n = 1;
   while (n < nrSpis) n <<= 1;
