@@ -14,7 +14,7 @@ import { seededRandom } from '../lib/host/threads.ts';
 import { type VmmMachine, createVmmMachine } from '../lib/snapshot/vmm/machine.ts';
 import { restoreVgic } from '../lib/snapshot/vmm/restore.ts';
 import { captureVgicState } from '../lib/snapshot/vmm/backup.ts';
-import { largestSnapshot } from '../lib/snapshot/test-support.ts';
+import { largestSnapshot } from '../test/support/snapshot.ts';
 import { saveVgic } from '../lib/snapshot/vmm/save.ts';
 import { parseSnapshotYaml, stringifySnapshot } from '../lib/snapshot/yaml-io.ts';
 import { median, round } from './stats.ts';

@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import t from '../../test/tap.ts';
 import { USAGE, snapshotCli } from './cli.ts';
-import { captureIo } from './test-support.ts';
+import { captureIo } from '../../test/support/snapshot.ts';
 import { SnapshotError } from './schema.ts';
 import { parseSnapshotYaml } from './yaml-io.ts';
 

@@ -2,7 +2,7 @@ import t from '../../test/tap.ts';
 import { join } from 'node:path';
 import { USAGE } from './cli.ts';
 import { snapshotCli } from './diff-cli.ts';
-import { captureIo } from './test-support.ts';
+import { captureIo } from '../../test/support/snapshot.ts';
 import { type VgicSnapshot } from './schema.ts';
 import { stringifySnapshot } from './yaml-io.ts';
 import { GICD_IGROUPR, UCALL_DONE, getUcall, vcpuRun } from '../host/index.ts';

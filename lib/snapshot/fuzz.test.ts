@@ -18,8 +18,8 @@ import { diffSnapshots } from './diff.ts';
 import { type VmmMachine, createVmmMachine } from './vmm/machine.ts';
 import { restoreVgic } from './vmm/restore.ts';
 import { saveVgic } from './vmm/save.ts';
-import { recorded } from './vmm/test-io.ts';
-import { type SourceCase, capture, hostileTexts, measure, sourceCases } from './test-support.ts';
+import { recorded } from '../../test/support/snapshot-io.ts';
+import { type SourceCase, capture, hostileTexts, measure, sourceCases } from '../../test/support/snapshot.ts';
 import { parseSnapshotYaml, stringifySnapshot } from './yaml-io.ts';
 
 const SEED_ENV = process.env.SNAPSHOT_FUZZ_SEED ?? '20261204';

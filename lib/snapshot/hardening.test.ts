@@ -10,8 +10,8 @@ import { SnapshotError, registerNames, type VgicSnapshot, type VgicSnapshotV3 } 
 import { type VmmMachine, createVmmMachine } from './vmm/machine.ts';
 import { restoreVgic } from './vmm/restore.ts';
 import { saveVgic } from './vmm/save.ts';
-import { recorded } from './vmm/test-io.ts';
-import { capture, largestSnapshot, measure } from './test-support.ts';
+import { recorded } from '../../test/support/snapshot-io.ts';
+import { capture, largestSnapshot, measure } from '../../test/support/snapshot.ts';
 import { saveSource } from './workload.ts';
 import { parseSnapshotYaml, stringifySnapshot } from './yaml-io.ts';
 

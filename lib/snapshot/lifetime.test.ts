@@ -25,7 +25,7 @@ import {
 } from '../host/index.ts';
 import { openFdCount } from '../kvm/fd-table.ts';
 import { createVmmMachine } from './vmm/machine.ts';
-import { collectGarbage } from './test-support.ts';
+import { collectGarbage } from '../../test/support/snapshot.ts';
 
 t.test('a disposed machine: its device fd is EBADF, the VM refuses ioctls', (t) => {
   const m = createVmmMachine({ vmm: 'qemu', model: 'v3', nrVcpus: 2, nrIrqs: 64 });

@@ -49,7 +49,7 @@ export class WorkloadError extends Error {
 }
 
 /** Run a vCPU until it exits to userspace with `cmd`. */
-export function runTo(v: KvmVcpu, cmd: number, what: string): void {
+function runTo(v: KvmVcpu, cmd: number, what: string): void {
   vcpuRun(v);
   const uc = getUcall(v);
   if (isGuestFailure(uc)) throw new WorkloadError(`${what}: vCPU ${v.id}: ${uc.buffer}`, uc);
@@ -57,7 +57,7 @@ export function runTo(v: KvmVcpu, cmd: number, what: string): void {
 }
 
 /** Tell the guests where the GIC frames are, as the VMM's firmware tables would. */
-export function shareLayout(m: VmmMachine): void {
+function shareLayout(m: VmmMachine): void {
   layoutGlobals.vgic_layout = { model: m.spec.model, ...m.layout };
   syncGlobalToGuest(m.vm, layoutGlobals, 'vgic_layout');
 }

@@ -18,7 +18,7 @@ import { MAX_LINES } from './limits.ts';
 import { SnapshotError } from './schema.ts';
 
 /** Line and column (both from 1) of a UTF-16 offset. */
-export function lineColumn(text: string, offset: number): { line: number; column: number } {
+function lineColumn(text: string, offset: number): { line: number; column: number } {
   let line = 1;
   let start = 0;
   for (let i = text.indexOf('\n'); i !== -1 && i < offset; i = text.indexOf('\n', i + 1)) {

@@ -89,6 +89,8 @@ import {
   SGI_BASE,
   type Step,
   type VmmSequence,
+  type WordsOpts,
+  bankedDistWords,
   dist,
   distWords,
   forEachVcpu,
@@ -180,11 +182,7 @@ const V3_RESTORE: readonly Step[] = [
 
 // --- GICv2 ----------------------------------------------------------------------------------------
 
-/** Every word, banked words (INTIDs < 32) once per vCPU, as QEMU's kvm_dist_get/put loop. */
-const all = (name: string, offset: number, bits: 1 | 2 | 8, opts: Parameters<typeof distWords>[4] = {}): Step =>
-  distWords(name, offset, bits, 0, { bankedSection: 'bankedDistributor', ...opts });
-const sgiSources = (name: string, offset: number, opts: Parameters<typeof distWords>[4] = {}): Step =>
-  all(name, offset, 8, { to: 16, ...opts });
+const sgiSources = (name: string, offset: number, opts: WordsOpts = {}): Step => bankedDistWords(name, offset, 8, { to: 16, ...opts });
 
 const V2_GICC: readonly Step[] = [
   gicc('GICC_CTLR', GICC_CTLR),
@@ -197,13 +195,13 @@ const V2_GICC: readonly Step[] = [
 const V2_SAVE: readonly Step[] = [
   dist('GICD_IIDR', GICD_IIDR),
   dist('GICD_CTLR', GICD_CTLR),
-  all('GICD_IGROUPR', GICD_IGROUPR, 1),
-  all('GICD_ISENABLER', GICD_ISENABLER, 1),
-  all('GICD_ISPENDR', GICD_ISPENDR, 1),
-  all('GICD_ISACTIVER', GICD_ISACTIVER, 1),
-  all('GICD_ICFGR', GICD_ICFGR, 2),
-  all('GICD_IPRIORITYR', GICD_IPRIORITYR, 8),
-  all('GICD_ITARGETSR', GICD_ITARGETSR, 8),
+  bankedDistWords('GICD_IGROUPR', GICD_IGROUPR, 1),
+  bankedDistWords('GICD_ISENABLER', GICD_ISENABLER, 1),
+  bankedDistWords('GICD_ISPENDR', GICD_ISPENDR, 1),
+  bankedDistWords('GICD_ISACTIVER', GICD_ISACTIVER, 1),
+  bankedDistWords('GICD_ICFGR', GICD_ICFGR, 2),
+  bankedDistWords('GICD_IPRIORITYR', GICD_IPRIORITYR, 8),
+  bankedDistWords('GICD_ITARGETSR', GICD_ITARGETSR, 8),
   sgiSources('GICD_CPENDSGIR', GICD_CPENDSGIR),
   forEachVcpu(...V2_GICC),
 ];
@@ -211,16 +209,16 @@ const V2_SAVE: readonly Step[] = [
 const V2_RESTORE: readonly Step[] = [
   dist('GICD_IIDR', GICD_IIDR),
   dist('GICD_CTLR', GICD_CTLR),
-  all('GICD_ICENABLER', GICD_ICENABLER, 1, clearOf('GICD_ISENABLER')),
-  all('GICD_ISENABLER', GICD_ISENABLER, 1, setOf('GICD_ISENABLER')),
-  all('GICD_IGROUPR', GICD_IGROUPR, 1),
-  all('GICD_ITARGETSR', GICD_ITARGETSR, 8),
-  all('GICD_ICFGR', GICD_ICFGR, 2),
-  all('GICD_ICPENDR', GICD_ICPENDR, 1, clearOf('GICD_ISPENDR')),
-  all('GICD_ISPENDR', GICD_ISPENDR, 1, setOf('GICD_ISPENDR')),
-  all('GICD_ICACTIVER', GICD_ICACTIVER, 1, clearOf('GICD_ISACTIVER')),
-  all('GICD_ISACTIVER', GICD_ISACTIVER, 1, setOf('GICD_ISACTIVER')),
-  all('GICD_IPRIORITYR', GICD_IPRIORITYR, 8),
+  bankedDistWords('GICD_ICENABLER', GICD_ICENABLER, 1, clearOf('GICD_ISENABLER')),
+  bankedDistWords('GICD_ISENABLER', GICD_ISENABLER, 1, setOf('GICD_ISENABLER')),
+  bankedDistWords('GICD_IGROUPR', GICD_IGROUPR, 1),
+  bankedDistWords('GICD_ITARGETSR', GICD_ITARGETSR, 8),
+  bankedDistWords('GICD_ICFGR', GICD_ICFGR, 2),
+  bankedDistWords('GICD_ICPENDR', GICD_ICPENDR, 1, clearOf('GICD_ISPENDR')),
+  bankedDistWords('GICD_ISPENDR', GICD_ISPENDR, 1, setOf('GICD_ISPENDR')),
+  bankedDistWords('GICD_ICACTIVER', GICD_ICACTIVER, 1, clearOf('GICD_ISACTIVER')),
+  bankedDistWords('GICD_ISACTIVER', GICD_ISACTIVER, 1, setOf('GICD_ISACTIVER')),
+  bankedDistWords('GICD_IPRIORITYR', GICD_IPRIORITYR, 8),
   sgiSources('GICD_CPENDSGIR', GICD_CPENDSGIR, clearOf('GICD_CPENDSGIR')),
   sgiSources('GICD_SPENDSGIR', GICD_SPENDSGIR, setOf('GICD_CPENDSGIR')),
   forEachVcpu(...V2_GICC),

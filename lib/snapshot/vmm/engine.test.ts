@@ -23,7 +23,7 @@ import { failureSummary } from './failure.ts';
 import { type VmmMachine, createVmmMachine } from './machine.ts';
 import { restoreVgic } from './restore.ts';
 import { saveVgic } from './save.ts';
-import { recorded } from './test-io.ts';
+import { recorded } from '../../../test/support/snapshot-io.ts';
 import type { GicModel, IidrPolicy, VgicSnapshot, VgicSnapshotV3, VmmStyle } from '../schema.ts';
 
 const machine = (vmm: VmmStyle, model: GicModel, profile = 'series-p3', extra: { nrVcpus?: number; nrIrqs?: number; vmOptions?: Omit<VmOptions, 'profile'> } = {}): VmmMachine =>

@@ -23,15 +23,11 @@ import {
   GICD_ITARGETSR,
   GICD_SPENDSGIR,
 } from '../../host/index.ts';
-import { type Step, type VmmSequence, check, dist, distWords, forEachVcpu, gicc, iidr } from './types.ts';
+import { type Step, type VmmSequence, bankedDistWords, check, dist, forEachVcpu, gicc, iidr } from './types.ts';
 
 const NR_SGIS = 16;
 /** translate_trigger(): QEMU stores only the edge bit (0x2) of each field. */
 const EDGE_BITS = 0xaaaaaaaa;
-
-/** A kvm_dist_get/put pass over every IRQ word, banked words per CPU. */
-const pass = (name: string, offset: number, bits: 1 | 2 | 8, opts: Parameters<typeof distWords>[4] = {}): Step =>
-  distWords(name, offset, bits, 0, { bankedSection: 'bankedDistributor', ...opts });
 
 const APRS: readonly Step[] = [0, 1, 2, 3].map((i) => gicc(`GICC_APR${i}`, GICC_APR0 + 4 * i));
 
@@ -39,14 +35,14 @@ const save: readonly Step[] = [
   dist('GICD_CTLR', GICD_CTLR),
   check('qemu-v2-typer'), // GICD_TYPER -> num_irq, num_cpu
   iidr(true), // "GICD_IIDR -> ?": read and discarded (kept only under the 'keep' policy)
-  pass('GICD_IGROUPR', GICD_IGROUPR, 1),
-  pass('GICD_ISENABLER', GICD_ISENABLER, 1),
-  pass('GICD_ISPENDR', GICD_ISPENDR, 1), // pending + level: the guest view (latch | line)
-  pass('GICD_ISACTIVER', GICD_ISACTIVER, 1),
-  pass('GICD_ICFGR', GICD_ICFGR, 2, { saveMask: EDGE_BITS }),
-  pass('GICD_IPRIORITYR', GICD_IPRIORITYR, 8),
-  pass('GICD_ITARGETSR', GICD_ITARGETSR, 8),
-  pass('GICD_CPENDSGIR', GICD_CPENDSGIR, 8, { to: NR_SGIS }), // SGI source bytes
+  bankedDistWords('GICD_IGROUPR', GICD_IGROUPR, 1),
+  bankedDistWords('GICD_ISENABLER', GICD_ISENABLER, 1),
+  bankedDistWords('GICD_ISPENDR', GICD_ISPENDR, 1), // pending + level: the guest view (latch | line)
+  bankedDistWords('GICD_ISACTIVER', GICD_ISACTIVER, 1),
+  bankedDistWords('GICD_ICFGR', GICD_ICFGR, 2, { saveMask: EDGE_BITS }),
+  bankedDistWords('GICD_IPRIORITYR', GICD_IPRIORITYR, 8),
+  bankedDistWords('GICD_ITARGETSR', GICD_ITARGETSR, 8),
+  bankedDistWords('GICD_CPENDSGIR', GICD_CPENDSGIR, 8, { to: NR_SGIS }), // SGI source bytes
   forEachVcpu(
     gicc('GICC_CTLR', GICC_CTLR),
     gicc('GICC_PMR', GICC_PMR, { saveMask: 0xff }),
@@ -61,20 +57,20 @@ const restore: readonly Step[] = [
   iidr(true), // the policy's GICD_IIDR write; QEMU itself has only "TODO: Consider checking compatibility with the IIDR ?"
   dist('GICD_CTLR', GICD_CTLR),
   check('qemu-v2-typer'),
-  pass('GICD_ICENABLER', GICD_ICENABLER, 1, { value: 'ones' }),
-  pass('GICD_ISENABLER', GICD_ISENABLER, 1),
-  pass('GICD_IGROUPR', GICD_IGROUPR, 1),
+  bankedDistWords('GICD_ICENABLER', GICD_ICENABLER, 1, { value: 'ones' }),
+  bankedDistWords('GICD_ISENABLER', GICD_ISENABLER, 1),
+  bankedDistWords('GICD_IGROUPR', GICD_IGROUPR, 1),
   // "restore targets before pending to ensure the pending state is set on the appropriate CPU interfaces"
-  pass('GICD_ITARGETSR', GICD_ITARGETSR, 8),
+  bankedDistWords('GICD_ITARGETSR', GICD_ITARGETSR, 8),
   // "restore configuration registers before pending IRQs so we treat level/edge correctly"
-  pass('GICD_ICFGR', GICD_ICFGR, 2),
-  pass('GICD_ICPENDR', GICD_ICPENDR, 1, { value: 'ones' }),
-  pass('GICD_ISPENDR', GICD_ISPENDR, 1),
-  pass('GICD_ICACTIVER', GICD_ICACTIVER, 1, { value: 'ones' }),
-  pass('GICD_ISACTIVER', GICD_ISACTIVER, 1),
-  pass('GICD_IPRIORITYR', GICD_IPRIORITYR, 8),
-  pass('GICD_CPENDSGIR', GICD_CPENDSGIR, 8, { to: NR_SGIS, value: 'ones' }),
-  pass('GICD_SPENDSGIR', GICD_SPENDSGIR, 8, { to: NR_SGIS, value: { savedAs: 'GICD_CPENDSGIR' } }),
+  bankedDistWords('GICD_ICFGR', GICD_ICFGR, 2),
+  bankedDistWords('GICD_ICPENDR', GICD_ICPENDR, 1, { value: 'ones' }),
+  bankedDistWords('GICD_ISPENDR', GICD_ISPENDR, 1),
+  bankedDistWords('GICD_ICACTIVER', GICD_ICACTIVER, 1, { value: 'ones' }),
+  bankedDistWords('GICD_ISACTIVER', GICD_ISACTIVER, 1),
+  bankedDistWords('GICD_IPRIORITYR', GICD_IPRIORITYR, 8),
+  bankedDistWords('GICD_CPENDSGIR', GICD_CPENDSGIR, 8, { to: NR_SGIS, value: 'ones' }),
+  bankedDistWords('GICD_SPENDSGIR', GICD_SPENDSGIR, 8, { to: NR_SGIS, value: { savedAs: 'GICD_CPENDSGIR' } }),
   forEachVcpu(
     gicc('GICC_CTLR', GICC_CTLR),
     gicc('GICC_PMR', GICC_PMR),

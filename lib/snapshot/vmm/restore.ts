@@ -23,8 +23,6 @@ import { saveWith } from './save.ts';
 import { sequenceFor } from './sequences.ts';
 import type { VmmSequence } from './types.ts';
 
-export type { RollbackReport } from './rollback.ts';
-
 export type RestoreResult =
   | { ok: true; writes: number }
   | {
@@ -36,7 +34,7 @@ export type RestoreResult =
       rollback?: RollbackReport;
     };
 
-export function execute(run: SequenceRun, ops: readonly Op[]): void {
+function execute(run: SequenceRun, ops: readonly Op[]): void {
   const io = run.vm.io;
   const u32 = run.u32;
   for (const op of ops) {

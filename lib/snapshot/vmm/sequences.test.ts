@@ -16,7 +16,7 @@ import {
 import { createVmmMachine } from './machine.ts';
 import { restoreVgic } from './restore.ts';
 import { saveVgic } from './save.ts';
-import { recorded, show } from './test-io.ts';
+import { recorded, show } from '../../../test/support/snapshot-io.ts';
 
 const PROFILE = 'series-p3';
 

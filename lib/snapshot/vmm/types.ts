@@ -259,7 +259,7 @@ export function gicc(name: string, offset: number, opts: RegOpts = {}): RegStep 
   };
 }
 
-type WordsOpts = Partial<Pick<WordsStep, 'saveMask' | 'value' | 'to' | 'target' | 'section' | 'bankedSection'>>;
+export type WordsOpts = Partial<Pick<WordsStep, 'saveMask' | 'value' | 'to' | 'target' | 'section' | 'bankedSection'>>;
 
 /** A per-IRQ distributor pass over INTIDs [from, to). */
 export function distWords(name: string, offset: number, bitsPerIrq: 1 | 2 | 8, from: number, opts: WordsOpts = {}): WordsStep {
@@ -274,6 +274,14 @@ export function distWords(name: string, offset: number, bitsPerIrq: 1 | 2 | 8, f
     section: opts.section ?? 'distributor',
     ...optional({ to: opts.to, bankedSection: opts.bankedSection, saveMask: opts.saveMask, value: opts.value }),
   };
+}
+
+/**
+ * A GICv2 pass over every IRQ word from INTID 0, the banked words (INTIDs < 32) once per vCPU:
+ * QEMU's kvm_dist_get/put loop (qemu-v2.ts), also the GICv2 backup's (backup.ts).
+ */
+export function bankedDistWords(name: string, offset: number, bitsPerIrq: 1 | 2 | 8, opts: WordsOpts = {}): WordsStep {
+  return distWords(name, offset, bitsPerIrq, 0, { bankedSection: 'bankedDistributor', ...opts });
 }
 
 /** A private (SGI/PPI) register of the loop vCPU's SGI frame, INTIDs 0..31. */

@@ -11,9 +11,9 @@ import {
   KVM_DEV_ARM_VGIC_GRP_NR_IRQS,
   KVM_DEV_ARM_VGIC_GRP_REDIST_REGS,
   sysregName,
-} from '../../host/index.ts';
-import type { UserBuf } from '../../vgic/user-buf.ts';
-import type { DeviceAttrIo, VgicHandle } from './device.ts';
+} from '../../lib/host/index.ts';
+import type { UserBuf } from '../../lib/vgic/user-buf.ts';
+import type { DeviceAttrIo, VgicHandle } from '../../lib/snapshot/vmm/device.ts';
 
 const GROUP: Readonly<Record<number, string>> = {
   [KVM_DEV_ARM_VGIC_GRP_DIST_REGS]: 'DIST',

@@ -4,11 +4,11 @@
 import { runInNewContext } from 'node:vm';
 import { getHeapStatistics, setFlagsFromString } from 'node:v8';
 import { cpuUsage, memoryUsage } from 'node:process';
-import { type GicModel, type IidrPolicy, MAX_VCPUS, NR_IRQS_MAX, type RegisterSection, type VgicSnapshot, type VmmStyle, registerNames } from './schema.ts';
-import { captureVgicState } from './vmm/backup.ts';
-import type { VgicHandle } from './vmm/device.ts';
-import { saveSource } from './workload.ts';
-import { parseSnapshotYaml, stringifySnapshot } from './yaml-io.ts';
+import { type GicModel, type IidrPolicy, MAX_VCPUS, NR_IRQS_MAX, type RegisterSection, type VgicSnapshot, type VmmStyle, registerNames } from '../../lib/snapshot/schema.ts';
+import { captureVgicState } from '../../lib/snapshot/vmm/backup.ts';
+import type { VgicHandle } from '../../lib/snapshot/vmm/device.ts';
+import { saveSource } from '../../lib/snapshot/workload.ts';
+import { parseSnapshotYaml, stringifySnapshot } from '../../lib/snapshot/yaml-io.ts';
 
 export interface SourceCase {
   readonly name: string;
