@@ -86,17 +86,25 @@ const UNREADABLE: UserBuf = {
 // --- structs the kernel copies in (copy_from_user) ---------------------------------------------------
 
 /**
+ * Whether the kernel could read v as a struct at all: a plain object (prototype Object.prototype
+ * or null), not a Proxy; reading the prototype of anything else cannot throw.
+ */
+function isPlainObject(v: unknown): v is object {
+  if (typeof v !== 'object' || v === null || types.isProxy(v)) return false;
+  const proto: unknown = Object.getPrototypeOf(v);
+  return proto === Object.prototype || proto === null;
+}
+
+/**
  * The fields of a struct a port passes by pointer as an object (struct kvm_irq_routing, struct
  * kvm_msi), read once as the kernel's copy_from_user() would see them; null when the kernel could
  * not read it as that struct (EFAULT): not a plain object (a string, an array, a VM, a buffer), a
  * Proxy, or a getter that throws.
  */
 export function userObject<K extends string>(v: unknown, keys: readonly K[]): Record<K, unknown> | null {
-  if (typeof v !== 'object' || v === null || types.isProxy(v)) return null;
+  if (!isPlainObject(v)) return null;
   const out = {} as Record<K, unknown>;
   try {
-    const proto: unknown = Object.getPrototypeOf(v);
-    if (proto !== Object.prototype && proto !== null) return null;
     for (const k of keys) out[k] = (v as Record<K, unknown>)[k];
   } catch {
     return null;
@@ -137,11 +145,9 @@ export function userStruct<K extends string>(v: unknown, keys: readonly K[]): Re
 export function userU32Struct<K extends string>(v: unknown, keys: readonly K[]): Record<K, number> | null {
   // userObject()'s rules (a plain object, each field read once, a throw is EFAULT), without
   // its intermediate copy.
-  if (typeof v !== 'object' || v === null || types.isProxy(v)) return null;
+  if (!isPlainObject(v)) return null;
   const out = {} as Record<K, number>;
   try {
-    const proto: unknown = Object.getPrototypeOf(v);
-    if (proto !== Object.prototype && proto !== null) return null;
     for (const k of keys) {
       const f = (v as Record<K, unknown>)[k];
       if (typeof f === 'number' && Number.isInteger(f)) {

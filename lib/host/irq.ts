@@ -11,7 +11,7 @@ import { irqfdIoctl } from '../kvm/irqfd.ts';
 import type { KvmVcpu } from '../kvm/vcpu.ts';
 import { vcpuGetAttr, vcpuHasAttr, vcpuSetAttr } from '../kvm/vcpu-attr.ts';
 import type { KvmVm } from '../kvm/vm.ts';
-import { EBADF, EFAULT, EINVAL, KvmError, errnoName, strerror } from '../uapi/errno.ts';
+import { EBADF, EFAULT, EINVAL, errnoName } from '../uapi/errno.ts';
 import {
   KVM_ARM_VCPU_TIMER_CTRL,
   KVM_ARM_VCPU_TIMER_IRQ_PTIMER,
@@ -24,23 +24,10 @@ import type { UserBuf } from '../vgic/user-buf.ts';
 import { badArg, cInt, cLong, cU32, cU64, cU64Number, objectArg, readProps, vcpuArg, vmArg } from './args.ts';
 import { kernelBuf, u32, userBytesOf, userInt, userObject, userStruct } from './buffers.ts';
 import { closeDevice } from '../kvm/vm.ts';
-import { setErrno, testAssert } from './test-util.ts';
+import { check, raw } from './ioctl-ret.ts';
+import { testAssert } from './test-util.ts';
 
 export type { KvmIrqRouting, KvmIrqRoutingEntry } from '../kvm/irq-routing.ts';
-
-function raw(ret: number): number {
-  if (ret < 0) setErrno(-ret);
-  return ret;
-}
-
-/** KVM_IOCTL_ERROR(ioctl, ret) as a thrown KvmError. */
-function check(ret: number, what: string): number {
-  if (ret < 0) {
-    setErrno(-ret);
-    throw new KvmError(errnoName(-ret) as ConstructorParameters<typeof KvmError>[0], `${what} failed, rc: -1 errno: ${-ret} (${strerror(-ret)})`);
-  }
-  return ret;
-}
 
 // --- capabilities ----------------------------------------------------------------------------
 

@@ -18,7 +18,8 @@ import { GUEST_PAGE_SIZE } from '../kvm/memory.ts';
 import { cU32, cU64, cU64Number, vmArg } from './args.ts';
 import { u64, userU32Struct } from './buffers.ts';
 import { kvmCreateDevice, kvmDeviceAttrSet } from './kvm-util.ts';
-import { setErrno, testFail } from './test-util.ts';
+import { raw } from './ioctl-ret.ts';
+import { testFail } from './test-util.ts';
 
 /** vgic_its_setup(vm): an ITS at GITS_BASE_GPA, initialised; its fd. (virt_map is implicit.) */
 export function vgicItsSetup(vm: KvmVm): number {
@@ -54,9 +55,7 @@ export function __kvmSignalMsi(vm: KvmVm, msi: KvmMsi | null): number {
 const KVM_MSI_FIELDS = ['address_lo', 'address_hi', 'data', 'flags', 'devid'] as const;
 
 function signalMsi(vm: KvmVm, msi: unknown): number {
-  const r = vmSignalMsi(vm, msi === null || msi === undefined ? null : userU32Struct(msi, KVM_MSI_FIELDS));
-  if (r < 0) setErrno(-r);
-  return r;
+  return raw(vmSignalMsi(vm, msi === null || msi === undefined ? null : userU32Struct(msi, KVM_MSI_FIELDS)));
 }
 
 /** KVM_SIGNAL_MSI, asserting the ioctl did not fail (1 or 0 are both returned). */

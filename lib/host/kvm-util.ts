@@ -12,14 +12,14 @@ import {
   deviceHasAttr,
   deviceSetAttr,
 } from '../kvm/vm.ts';
-import { KvmError, errnoName, strerror } from '../uapi/errno.ts';
 import { KVM_CREATE_DEVICE_TEST, KVM_DEV_TYPE_ARM_VGIC_V3 } from '../uapi/kvm.ts';
 import type { UserBuf } from '../vgic/user-buf.ts';
 import { GUEST_PAGE_SIZE } from '../kvm/memory.ts';
 import { badArg, cInt, cNumber, cU32, cU64, codeArg, objectArg, stringArg, vcpuArg, vmArg } from './args.ts';
 import { kernelBuf } from './buffers.ts';
 import { vmOptions } from './vm-options.ts';
-import { setErrno, testAssert } from './test-util.ts';
+import { check, raw } from './ioctl-ret.ts';
+import { testAssert } from './test-util.ts';
 
 export { KvmVm, KvmVcpu, type VmOptions };
 
@@ -39,20 +39,6 @@ function stateOf(vm: KvmVm): HostVmState {
     hostState.set(vm, s);
   }
   return s;
-}
-
-/** Run an ioctl result through errno; negative results become a KvmError in the asserting wrappers. */
-function check(ret: number, what: string): number {
-  if (ret < 0) {
-    setErrno(-ret);
-    const name = errnoName(-ret);
-    throw new KvmError(name as ConstructorParameters<typeof KvmError>[0], `${what} failed, rc: -1 errno: ${-ret} (${strerror(-ret)})`);
-  }
-  return ret;
-}
-function raw(ret: number): number {
-  if (ret < 0) setErrno(-ret);
-  return ret;
 }
 
 // --- the guest image ---------------------------------------------------------------------------

@@ -259,9 +259,3 @@ export function closeDevice(fd: number): number {
   if (typeof d !== 'number') d.vm.forgetFd(fd);
   return closeFd(fd);
 }
-
-/** The VM behind a device fd (for helpers that need it), or undefined. */
-export function deviceVm(fd: number): KvmVm | undefined {
-  const d = lookupFd(fd, isDevice);
-  return typeof d === 'number' ? undefined : d.vm;
-}
