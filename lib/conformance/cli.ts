@@ -1,7 +1,6 @@
 // `vgic-harness conformance` options: argv in, validated options out (UsageError otherwise).
-import { type ParseArgsConfig, parseArgs } from 'node:util';
 import { UsageError } from '../runner/usage-error.ts';
-import { FORMATS, checkProfile } from '../runner/cli.ts';
+import { FORMATS, checkProfile, parseArgv } from '../runner/cli.ts';
 import type { ReportFormat } from '../report/formats.ts';
 import { KNOWN_KERNELS } from './kernels.ts';
 import type { KvmMode } from './qemu.ts';
@@ -31,17 +30,6 @@ exit status: 0 no unexplained difference; 1 differences or a failed VM run; 2 us
 const MODES: readonly KvmMode[] = ['vhe', 'nvhe', 'protected'];
 
 export class ConformanceHelp extends Error {}
-
-/** util.parseArgs (strict, positionals allowed) with its argument errors turned into UsageErrors. */
-export function parseArgv<O extends NonNullable<ParseArgsConfig['options']>>(argv: readonly string[], options: O) {
-  try {
-    return parseArgs({ args: [...argv], allowPositionals: true, strict: true, options });
-  } catch (err) {
-    const code = (err as { code?: unknown }).code;
-    if (typeof code === 'string' && code.startsWith('ERR_PARSE_ARGS')) throw new UsageError((err as Error).message);
-    throw err;
-  }
-}
 
 export function parseConformance(argv: readonly string[]): ConformanceOptions {
   const parsed = parseArgv(argv, {

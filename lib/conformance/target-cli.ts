@@ -1,9 +1,8 @@
 // `vgic-harness run --target kvm:VERSION ...`: its options (lib/runner/main.ts dispatches here
 // when --target is given, so the selftest runner's own options stay as they are).
 import { UsageError } from '../runner/usage-error.ts';
-import { FORMATS, checkProfile, parseTimeout } from '../runner/cli.ts';
+import { FORMATS, checkProfile, parseArgv, parseTimeout } from '../runner/cli.ts';
 import type { ReportFormat } from '../report/formats.ts';
-import { parseArgv } from './cli.ts';
 import type { KvmMode } from './qemu.ts';
 import { DEFAULT_TARGET_TESTS, KVM_SELFTEST_TIMEOUT_SEC, type TargetOptions, targetCommand } from './target.ts';
 
