@@ -66,7 +66,7 @@ export function parseRunTestsOutput(output: string): { release: string | null; t
       const w = m[2]!.split(/\s+/);
       if (w[1] === 'BEGIN') cur = { name: w[0]!, lines: [] };
       else if (cur && w[0] === cur.name) {
-        const secs = Number(w[w[1] === 'TIMEOUT' ? 3 : 3]);
+        const secs = Number(w[3]); // EXIT, SIGNAL and TIMEOUT lines all end in the seconds taken
         tests.push({
           name: cur.name,
           output: cur.lines.join('\n').replace(/\n+$/, ''),
