@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import type { ReportFormat } from '../report/formats.ts';
 import type { SelftestResult } from '../report/model.ts';
 import { parseChildTap } from '../runner/child-tap.ts';
-import { DRAIN_MS, executeSelftest, KILL_GRACE_MS, MAX_OUTPUT_BYTES } from '../runner/execute.ts';
+import { executeSelftest } from '../runner/execute.ts';
 import { startTracking } from '../runner/tracking.ts';
 import { PROJECT_ROOT, childEnv } from '../runner/run.ts';
 import { verdict } from '../runner/verdict.ts';
@@ -134,9 +134,6 @@ async function portResult(test: string, profile: string, env: NodeJS.ProcessEnv)
       cwd: PROJECT_ROOT,
       env: childEnv(env, 1, profile),
       timeoutMs: 120_000,
-      killGraceMs: KILL_GRACE_MS,
-      maxBuffer: MAX_OUTPUT_BYTES,
-      drainMs: DRAIN_MS,
       tracker: tracking.forTest(1, test),
       reaper: tracking.reaper,
       supervisor: null,
