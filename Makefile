@@ -43,8 +43,10 @@ clean:
 
 # Conformance against real KVM (README): Debian arm64 kernels under QEMU TCG vs the model.
 # Installs what is missing (apt); CONF_FLAGS passes options, e.g. CONF_FLAGS="--gic 3 -v".
+# Passed as environment variables, like TESTS and RUN_FLAGS: nothing in them runs as shell text.
 CONF_KERNELS ?= 6.12.117 7.2.13
 CONF_FLAGS ?=
+export CONF_KERNELS CONF_FLAGS
 .PHONY: conformance
 conformance: $(STAMP)
-	@set -f; $(NODE) bin/vgic-harness.ts conformance $(addprefix --kernel ,$(CONF_KERNELS)) $(CONF_FLAGS)
+	@set -f; set --; for k in $$CONF_KERNELS; do set -- "$$@" --kernel "$$k"; done; $(NODE) bin/vgic-harness.ts conformance "$$@" $$CONF_FLAGS

@@ -18,11 +18,9 @@ export function median(xs: readonly number[]): number {
   return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
 }
 
-const round3 = (x: number): number => Number(x.toPrecision(3));
-
 export function spread(samples: readonly number[], unit: string): Spread {
   if (!samples.length) throw new Error('no samples');
-  return { min: round3(Math.min(...samples)), median: round3(median(samples)), max: round3(Math.max(...samples)), runs: samples.length, unit };
+  return { min: round(Math.min(...samples)), median: round(median(samples)), max: round(Math.max(...samples)), runs: samples.length, unit };
 }
 
 export interface MachineLoad {
@@ -33,7 +31,7 @@ export interface MachineLoad {
 
 export function machineLoad(): MachineLoad {
   const [a, b, c] = loadavg();
-  return { loadavg: [round3(a!), round3(b!), round3(c!)], cpus: availableParallelism() };
+  return { loadavg: [round(a!), round(b!), round(c!)], cpus: availableParallelism() };
 }
 
 /** A ratio that gates the exit status: value = numerator median / denominator median. */
@@ -48,7 +46,7 @@ export interface Gate {
 }
 
 export function gate(name: string, value: number, kind: 'min' | 'max', bound: number, why: string): Gate {
-  const v = round3(value);
+  const v = round(value);
   return { name, value: v, kind, bound, met: kind === 'min' ? v >= bound : v <= bound, why };
 }
 

@@ -1,7 +1,6 @@
 // `vgic-harness conformance` options: argv in, validated options out (UsageError otherwise).
-import { type ParseArgsConfig, parseArgs } from 'node:util';
 import { UsageError } from '../runner/usage-error.ts';
-import { FORMATS, checkProfile } from '../runner/cli.ts';
+import { FORMATS, checkProfile, parseArgv } from '../runner/cli.ts';
 import type { ReportFormat } from '../report/formats.ts';
 import { KNOWN_KERNELS } from './kernels.ts';
 import type { KvmMode } from './qemu.ts';
@@ -32,15 +31,20 @@ const MODES: readonly KvmMode[] = ['vhe', 'nvhe', 'protected'];
 
 export class ConformanceHelp extends Error {}
 
-/** util.parseArgs (strict, positionals allowed) with its argument errors turned into UsageErrors. */
-export function parseArgv<O extends NonNullable<ParseArgsConfig['options']>>(argv: readonly string[], options: O) {
-  try {
-    return parseArgs({ args: [...argv], allowPositionals: true, strict: true, options });
-  } catch (err) {
-    const code = (err as { code?: unknown }).code;
-    if (typeof code === 'string' && code.startsWith('ERR_PARSE_ARGS')) throw new UsageError((err as Error).message);
-    throw err;
-  }
+/** The options `conformance` and `run --target` share, checked the same way for both. */
+export function gicOption(g: string): 2 | 3 {
+  if (g !== '2' && g !== '3') throw new UsageError(`--gic must be 2 or 3, got '${g}'`);
+  return Number(g) as 2 | 3;
+}
+
+export function kvmModeOption(mode: string): KvmMode {
+  if (!MODES.includes(mode as KvmMode)) throw new UsageError(`--kvm-mode must be one of ${MODES.join(', ')}, got '${mode}'`);
+  return mode as KvmMode;
+}
+
+export function formatOption(format: string): ReportFormat {
+  if (!(FORMATS as readonly string[]).includes(format)) throw new UsageError(`unknown format '${format}'; use one of ${FORMATS.join(', ')}`);
+  return format as ReportFormat;
 }
 
 export function parseConformance(argv: readonly string[]): ConformanceOptions {
@@ -57,21 +61,16 @@ export function parseConformance(argv: readonly string[]): ConformanceOptions {
   });
   const v = parsed.values;
   if (v.help === true) throw new ConformanceHelp();
-  const gics = (v.gic ?? ['3', '2']).map((g) => {
-    if (g !== '2' && g !== '3') throw new UsageError(`--gic must be 2 or 3, got '${g}'`);
-    return Number(g) as 2 | 3;
-  });
-  const mode = v['kvm-mode'] ?? 'vhe';
-  if (!MODES.includes(mode as KvmMode)) throw new UsageError(`--kvm-mode must be one of ${MODES.join(', ')}, got '${mode}'`);
-  const format = v.format ?? 'tap';
-  if (!(FORMATS as readonly string[]).includes(format)) throw new UsageError(`unknown format '${format}'; use one of ${FORMATS.join(', ')}`);
+  const gics = (v.gic ?? ['3', '2']).map(gicOption);
+  const kvmMode = kvmModeOption(v['kvm-mode'] ?? 'vhe');
+  const format = formatOption(v.format ?? 'tap');
   if (v.junit === '') throw new UsageError('--junit needs a file name');
   return {
     kernels: v.kernel ?? KNOWN_KERNELS.map((k) => k.version),
     gics: [...new Set(gics)],
-    kvmMode: mode as KvmMode,
+    kvmMode,
     profile: v.profile === undefined ? null : checkProfile(v.profile),
-    format: format as ReportFormat,
+    format,
     junitFile: v.junit ?? null,
     patterns: parsed.positionals,
     verbose: v.verbose === true,

@@ -21,11 +21,11 @@ async function sh(cmd: string, args: string[], cwd?: string): Promise<{ ok: bool
   return { ok: r.exitCode === 0, out: String(r.all ?? '') };
 }
 
-/** Newest downloadable version of a source package, e.g. linux-source-6.12 -> 6.12.118-1~deb12u1. */
-async function newestVersion(pkg: string): Promise<string | null> {
-  const r = await sh('apt-cache', ['madison', pkg]);
-  const versions = r.out.split('\n').map((l) => l.split('|')[1]?.trim()).filter((v): v is string => !!v);
-  return versions[0] ?? null;
+/** `make ARCH=arm64 headers`: the uapi headers the selftests include, in DIR/usr/include. */
+async function makeHeaders(dir: string, log: (m: string) => void): Promise<void> {
+  log(`make ARCH=arm64 headers in ${dir}`);
+  const h = await sh('make', ['-s', 'ARCH=arm64', 'CROSS_COMPILE=aarch64-linux-gnu-', 'headers'], dir);
+  if (!h.ok) throw new KernelError(`make headers failed in ${dir}:\n${h.out.slice(-3000)}`);
 }
 
 /**
@@ -37,7 +37,8 @@ export async function debianSource(cache: string, majorMinor: string, want: stri
   const r = await sh('apt-cache', ['madison', pkg]);
   const versions = r.out.split('\n').map((l) => l.split('|')[1]?.trim()).filter((v): v is string => !!v);
   const exact = want === null ? undefined : versions.find((v) => v.startsWith(`${want}-`));
-  const version = exact ?? (await newestVersion(pkg));
+  // madison lists the newest version first (e.g. linux-source-6.12 -> 6.12.118-1~deb12u1).
+  const version = exact ?? versions[0] ?? null;
   if (version === null) throw new KernelError(`${pkg} is not downloadable here (apt-cache madison ${pkg} is empty)`);
   const dir = join(cache, 'src', `${pkg}_${version}`);
   const tree = join(dir, `linux-source-${majorMinor}`);
@@ -60,9 +61,7 @@ export async function debianSource(cache: string, majorMinor: string, want: stri
   // Members a version lacks (Kbuild, init/Kconfig) make tar complain; what exists is extracted.
   const x = await sh('sh', ['-c', `deb="$1"; shift; dpkg-deb --fsys-tarfile "$deb" | tar -xO "./usr/src/${top}.tar.xz" | xz -dc | tar -x "$@"`, 'sh', deb, ...parts], dir);
   if (!x.ok && !existsSync(join(tree, 'Makefile'))) throw new KernelError(`could not unpack ${deb}:\n${x.out.slice(-2000)}`);
-  log(`make ARCH=arm64 headers in ${tree}`);
-  const h = await sh('make', ['-s', 'ARCH=arm64', 'CROSS_COMPILE=aarch64-linux-gnu-', 'headers'], tree);
-  if (!h.ok) throw new KernelError(`make headers failed in ${tree}:\n${h.out.slice(-3000)}`);
+  await makeHeaders(tree, log);
   return { label, dir: tree };
 }
 
@@ -70,11 +69,7 @@ export async function debianSource(cache: string, majorMinor: string, want: stri
 export async function userSource(path: string, log: (m: string) => void): Promise<SourceTree> {
   const dir = resolve(path);
   if (!existsSync(join(dir, 'tools', 'testing', 'selftests', 'kvm'))) throw new KernelError(`${dir} has no tools/testing/selftests/kvm`);
-  if (!existsSync(join(dir, 'usr', 'include', 'linux', 'kvm.h'))) {
-    log(`make ARCH=arm64 headers in ${dir}`);
-    const h = await sh('make', ['-s', 'ARCH=arm64', 'CROSS_COMPILE=aarch64-linux-gnu-', 'headers'], dir);
-    if (!h.ok) throw new KernelError(`make headers failed in ${dir}:\n${h.out.slice(-3000)}`);
-  }
+  if (!existsSync(join(dir, 'usr', 'include', 'linux', 'kvm.h'))) await makeHeaders(dir, log);
   return { label: dir, dir };
 }
 

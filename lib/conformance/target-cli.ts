@@ -1,10 +1,8 @@
 // `vgic-harness run --target kvm:VERSION ...`: its options (lib/runner/main.ts dispatches here
 // when --target is given, so the selftest runner's own options stay as they are).
 import { UsageError } from '../runner/usage-error.ts';
-import { FORMATS, checkProfile, parseTimeout } from '../runner/cli.ts';
-import type { ReportFormat } from '../report/formats.ts';
-import { parseArgv } from './cli.ts';
-import type { KvmMode } from './qemu.ts';
+import { checkProfile, parseArgv, parseTimeout } from '../runner/cli.ts';
+import { formatOption, gicOption, kvmModeOption } from './cli.ts';
 import { DEFAULT_TARGET_TESTS, KVM_SELFTEST_TIMEOUT_SEC, type TargetOptions, targetCommand } from './target.ts';
 
 export const TARGET_USAGE = `usage: vgic-harness run --target kvm:VERSION|kvm:PATH [options] [vgic_init|vgic_irq ...]
@@ -44,21 +42,18 @@ export async function targetCli(argv: readonly string[], io: { stdout(t: string)
     }
     const m = /^kvm:(.+)$/.exec(v.target ?? '');
     if (!m) throw new UsageError(`--target must be kvm:VERSION or kvm:PATH, got '${v.target ?? ''}'`);
-    const gic = v.gic ?? '3';
-    if (gic !== '2' && gic !== '3') throw new UsageError(`--gic must be 2 or 3, got '${gic}'`);
-    const mode = v['kvm-mode'] ?? 'vhe';
-    if (!['vhe', 'nvhe', 'protected'].includes(mode)) throw new UsageError(`--kvm-mode must be vhe, nvhe or protected, got '${mode}'`);
-    const format = v.format ?? 'tap';
-    if (!(FORMATS as readonly string[]).includes(format)) throw new UsageError(`unknown format '${format}'; use one of ${FORMATS.join(', ')}`);
+    const gic = gicOption(v.gic ?? '3');
+    const kvmMode = kvmModeOption(v['kvm-mode'] ?? 'vhe');
+    const format = formatOption(v.format ?? 'tap');
     const tests = parsed.positionals.length ? parsed.positionals : [...DEFAULT_TARGET_TESTS];
     for (const t of tests) if (!/^[a-z0-9_]+$/.test(t)) throw new UsageError(`not a selftest name: '${t}'`);
     opts = {
       kernel: m[1]!,
-      gic: Number(gic) as 2 | 3,
-      kvmMode: mode as KvmMode,
+      gic,
+      kvmMode,
       source: v.source ?? null,
       tests,
-      format: format as ReportFormat,
+      format,
       junitFile: v.junit ?? null,
       timeoutSec: v.timeout === undefined ? KVM_SELFTEST_TIMEOUT_SEC : parseTimeout(v.timeout),
       profile: v.profile === undefined ? null : checkProfile(v.profile),

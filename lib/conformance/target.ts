@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import type { ReportFormat } from '../report/formats.ts';
 import type { SelftestResult } from '../report/model.ts';
 import { parseChildTap } from '../runner/child-tap.ts';
-import { DRAIN_MS, executeSelftest, KILL_GRACE_MS, MAX_OUTPUT_BYTES } from '../runner/execute.ts';
+import { executeSelftest } from '../runner/execute.ts';
 import { startTracking } from '../runner/tracking.ts';
 import { PROJECT_ROOT, childEnv } from '../runner/run.ts';
 import { verdict } from '../runner/verdict.ts';
@@ -66,7 +66,7 @@ export function parseRunTestsOutput(output: string): { release: string | null; t
       const w = m[2]!.split(/\s+/);
       if (w[1] === 'BEGIN') cur = { name: w[0]!, lines: [] };
       else if (cur && w[0] === cur.name) {
-        const secs = Number(w[w[1] === 'TIMEOUT' ? 3 : 3]);
+        const secs = Number(w[3]); // EXIT, SIGNAL and TIMEOUT lines all end in the seconds taken
         tests.push({
           name: cur.name,
           output: cur.lines.join('\n').replace(/\n+$/, ''),
@@ -134,9 +134,6 @@ async function portResult(test: string, profile: string, env: NodeJS.ProcessEnv)
       cwd: PROJECT_ROOT,
       env: childEnv(env, 1, profile),
       timeoutMs: 120_000,
-      killGraceMs: KILL_GRACE_MS,
-      maxBuffer: MAX_OUTPUT_BYTES,
-      drainMs: DRAIN_MS,
       tracker: tracking.forTest(1, test),
       reaper: tracking.reaper,
       supervisor: null,

@@ -85,10 +85,6 @@ export interface RunInfo {
 /** Result names: the selftest's own name, or kselftest's `selftests: kvm: <name>`. */
 export type Naming = 'plain' | 'kselftest';
 
-export interface ReportOptions {
-  naming: Naming;
-}
-
 export interface Summary {
   passed: number;
   failed: number;

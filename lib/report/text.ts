@@ -2,7 +2,7 @@
 // with the selftests' own TAP writer (lib/host/tap-writer.ts).
 import { oneLine, splitLines, visible } from '../host/tap-writer.ts';
 
-export { directive, directiveText, oneLine, splitLines, tapDescription as tapName, visible } from '../host/tap-writer.ts';
+export { directive, tapDescription as tapName } from '../host/tap-writer.ts';
 
 /**
  * A KTAP (or TAP 13) description: one line, no '#' (ktap.rst forbids it and has no escape; TAP 13

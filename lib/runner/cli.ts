@@ -1,7 +1,7 @@
 // Command-line parsing for `vgic-harness`: argv in, a validated command out. Nothing here
 // touches the file system or starts processes, so every usage error is found before any
 // selftest runs and is reported the same way (one line naming the problem, a hint, exit 2).
-import { parseArgs } from 'node:util';
+import { type ParseArgsConfig, parseArgs } from 'node:util';
 import type { Naming } from '../report/model.ts';
 import { DEFAULT_PROFILE_NAME, PROFILES, findProfile } from '../vgic/profiles.ts';
 import { parseShard, type Shard } from './shard.ts';
@@ -186,10 +186,11 @@ const RUN_OPTIONS = {
 
 type Values = Record<string, string | boolean | string[] | undefined>;
 
-function parse(argv: string[], options: typeof RUN_OPTIONS | typeof REPORT_OPTIONS): { values: Values; positionals: string[] } {
+/** util.parseArgs (strict, positionals allowed) with its argument errors turned into one-line
+ * UsageErrors; `conformance` and `run --target` parse with it too. */
+export function parseArgv<O extends NonNullable<ParseArgsConfig['options']>>(argv: readonly string[], options: O) {
   try {
-    const r = parseArgs({ args: argv, options, allowPositionals: true, strict: true });
-    return { values: r.values as Values, positionals: r.positionals };
+    return parseArgs({ args: [...argv], options, allowPositionals: true, strict: true });
   } catch (err) {
     // parseArgs throws TypeErrors with ERR_PARSE_ARGS_* codes for unknown options and missing
     // values; those are the user's mistakes, not ours.
@@ -197,6 +198,11 @@ function parse(argv: string[], options: typeof RUN_OPTIONS | typeof REPORT_OPTIO
     if (typeof code === 'string' && code.startsWith('ERR_PARSE_ARGS')) throw new UsageError(parseArgsMessage(err as Error & { code: string }));
     throw err;
   }
+}
+
+function parse(argv: string[], options: typeof RUN_OPTIONS | typeof REPORT_OPTIONS): { values: Values; positionals: string[] } {
+  const r = parseArgv(argv, options);
+  return { values: r.values as Values, positionals: r.positionals };
 }
 
 function reportSelection(v: Values): ReportSelection & { junitFile: string | null } {

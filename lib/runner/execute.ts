@@ -16,12 +16,6 @@ export interface ExecOptions {
   cwd: string;
   env: Record<string, string>;
   timeoutMs: number;
-  /** Time between SIGTERM and SIGKILL at a timeout (GNU timeout's -k). */
-  killGraceMs: number;
-  /** Output beyond this many bytes per stream ends the test (a runaway loop printing forever). */
-  maxBuffer: number;
-  /** How long to keep reading after the test exited: a process it left may hold the pipes. */
-  drainMs: number;
   tracker: TestTracker;
   reaper: Reaper;
   supervisor: Supervisor | null;
@@ -44,8 +38,10 @@ export interface RawRun {
   notes: string[];
 }
 
-export const KILL_GRACE_MS = 1000;
-export const DRAIN_MS = 1000;
+/** Time between SIGTERM and SIGKILL at a timeout (GNU timeout's -k). */
+const KILL_GRACE_MS = 1000;
+/** How long to keep reading after the test exited: a process it left may hold the pipes. */
+const DRAIN_MS = 1000;
 /**
  * How long a process still running when the selftest exits may take to end by itself before it
  * counts as left behind. tsx's esbuild service (started when a file is not in tsx's cache) ends
@@ -54,7 +50,8 @@ export const DRAIN_MS = 1000;
  */
 export const LEFTOVER_GRACE_MS = 1000;
 const LEFTOVER_POLL_MS = 20;
-export const MAX_OUTPUT_BYTES = 16 * 1024 * 1024;
+/** Output beyond this many bytes per stream ends the test (a runaway loop printing forever). */
+const MAX_OUTPUT_BYTES = 16 * 1024 * 1024;
 
 /**
  * Why Node cannot import this file at all, if it cannot: its ESM loader refuses a file URL with
@@ -133,8 +130,8 @@ export async function executeSelftest(file: string, opts: ExecOptions): Promise<
     supervisor?.track(supervisorId, opts.name, spec);
   }
   const liveId = trackTest(() => void reaper.killAll(spec));
-  const out = new Capture(opts.maxBuffer);
-  const err = new Capture(opts.maxBuffer);
+  const out = new Capture(MAX_OUTPUT_BYTES);
+  const err = new Capture(MAX_OUTPUT_BYTES);
   let timedOut = false;
   let overflow = false;
   let exited = false;
@@ -190,8 +187,8 @@ export async function executeSelftest(file: string, opts: ExecOptions): Promise<
         // Stop waiting for output shortly after the exit, or at the timeout, whichever is first:
         // a process outside the tracking could still hold the pipes.
         const untilTimeout = opts.timeoutMs - (performance.now() - started);
-        later(Math.max(0, Math.min(opts.drainMs, untilTimeout)), () =>
-          stopReading(`stopped reading output ${Math.round(Math.min(opts.drainMs, Math.max(0, untilTimeout)))} ms after the selftest exited: a process it started still held its stdout or stderr`),
+        later(Math.max(0, Math.min(DRAIN_MS, untilTimeout)), () =>
+          stopReading(`stopped reading output ${Math.round(Math.min(DRAIN_MS, Math.max(0, untilTimeout)))} ms after the selftest exited: a process it started still held its stdout or stderr`),
         );
       })();
     });
@@ -200,10 +197,10 @@ export async function executeSelftest(file: string, opts: ExecOptions): Promise<
       timedOut = true;
       reaper.signal(spec, 'SIGTERM');
       // A test may ignore SIGTERM (the hang fixture does): escalate like `timeout -k`.
-      later(opts.killGraceMs, () => {
+      later(KILL_GRACE_MS, () => {
         reaper.killAll(spec);
         // Even a process that cannot be killed (uninterruptible sleep) must not hold the run.
-        later(opts.drainMs, () => stopReading('stopped reading output: the selftest did not end after SIGKILL'));
+        later(DRAIN_MS, () => stopReading('stopped reading output: the selftest did not end after SIGKILL'));
       });
     });
   });
@@ -227,7 +224,7 @@ export async function executeSelftest(file: string, opts: ExecOptions): Promise<
     stdout: out.text(),
     stderr: err.text(),
     durationMs: performance.now() - started,
-    error: overflow ? `output exceeded ${opts.maxBuffer} bytes; the selftest was stopped` : null,
+    error: overflow ? `output exceeded ${MAX_OUTPUT_BYTES} bytes; the selftest was stopped` : null,
     leftovers,
     notes,
   };

@@ -6,19 +6,6 @@ const live = new Map<number, () => void>();
 let nextId = 1;
 let exitHookInstalled = false;
 
-/** Send a signal to a whole process group; false when the group is already gone. */
-export function signalGroup(pgid: number, signal: NodeJS.Signals): boolean {
-  try {
-    process.kill(-pgid, signal);
-    return true;
-  } catch {
-    // ESRCH: nothing left in the group. (EPERM would mean the id now belongs to someone
-    // else's group; either way there is nothing of ours to signal, and this runs in timer
-    // callbacks where a throw would crash the run.)
-    return false;
-  }
-}
-
 /** Register a running test's kill function; returns the id to untrack it with. */
 export function trackTest(kill: () => void): number {
   const id = nextId++;

@@ -11,7 +11,7 @@ import { runFailed, summarize, summaryLine } from '../report/summary.ts';
 import { checkProfile, DEFAULT_TIMEOUT_SEC, parseSeed, type ReportSelection, type RunOptions } from './cli.ts';
 import { parseChildTap } from './child-tap.ts';
 import { discoverSelftests, type SelftestFile } from './discover.ts';
-import { DRAIN_MS, executeSelftest, KILL_GRACE_MS, MAX_OUTPUT_BYTES } from './execute.ts';
+import { executeSelftest } from './execute.ts';
 import { killAllTests } from './process-group.ts';
 import { Progress, type ProgressStream } from './progress.ts';
 import { TRACK_ENV } from './reaper.ts';
@@ -234,9 +234,6 @@ export async function runCommand(opts: RunOptions, io: RunIo, cwd: string = proc
       cwd: PROJECT_ROOT,
       env,
       timeoutMs: timeoutSec * 1000,
-      killGraceMs: KILL_GRACE_MS,
-      maxBuffer: MAX_OUTPUT_BYTES,
-      drainMs: DRAIN_MS,
       tracker: tracking.forTest(index, t.name),
       reaper: tracking.reaper,
       supervisor,

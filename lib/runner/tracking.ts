@@ -122,7 +122,7 @@ function cleanStale(reaper: Reaper, base: string | null, scope: string): string[
   }
   // Tokens are `<scope>.<runner pid>-<runner start time>-<run>.<test index>`.
   const needle = Buffer.from(`${TRACK_ENV}=${scope}.`);
-  const dead = new Map<string, TrackedProcess[]>();
+  const dead = new Set<string>();
   let pids: string[] = [];
   try {
     pids = fs.readdirSync('/proc').filter((e) => /^\d+$/.test(e));
@@ -142,9 +142,9 @@ function cleanStale(reaper: Reaper, base: string | null, scope: string): string[
     const token = env.subarray(at + TRACK_ENV.length + 1, end < 0 ? env.length : end).toString();
     const m = /^[\w-]+\.(\d+)-(\d+)-\d+\.\d+$/.exec(token);
     if (m === null || runnerAlive(Number(m[1]), m[2] as string)) continue;
-    dead.set(token, []);
+    dead.add(token);
   }
-  for (const token of dead.keys()) {
+  for (const token of dead) {
     const found = reaper.killAll({ pgid: null, cgroup: null, token });
     if (found.length > 0) notes.push(`killed ${found.length} process(es) left by an earlier run that did not finish (${TRACK_ENV}=${token}): ${describe(found)}`);
   }

@@ -35,7 +35,7 @@ import {
   itsBuildMovallCmd,
   itsBuildMoviCmd,
 } from '../../lib/guest/its.ts';
-import { type GicVm, rdAttr, rdSet, v3Vm } from './vgic.ts';
+import { type GicVm, rdSet, v3Vm } from './vgic.ts';
 import type { VgicCpu } from '../../lib/vgic/state.ts';
 import { type ItsCommand, observeCommands } from '../../lib/vgic/its/commands.ts';
 import { type VgicIts, itsesOf } from '../../lib/vgic/its/state.ts';
@@ -136,9 +136,6 @@ export function itsVm(o: { nrVcpus?: number; enable?: boolean; lpis?: boolean; p
   if (o.lpis ?? true) g.vcpus.forEach((_v, i) => fix.enableLpis(i));
   return fix;
 }
-
-/** REDIST_REGS attribute of vCPU i's register (for tests reading GICR_* from userspace). */
-export const rdOf = (f: ItsFix, i: number, offset: number): bigint => rdAttr(f.vcpus[i]!.mpidr, offset);
 
 /** Device d's ITT address. */
 export const ittOf = (dev: number): number => ITT_BASE + dev * 0x1000;
