@@ -33,6 +33,7 @@ import {
 } from './schema.ts';
 import {
   MAX_COLLECTION_ENTRIES,
+  MAX_LINES,
   MAX_NESTING,
   MAX_SCALARS,
   MAX_SNAPSHOT_BYTES,
@@ -43,12 +44,6 @@ import {
 import { checkSnapshotText } from './yaml-text.ts';
 
 export { MAX_SNAPSHOT_BYTES };
-
-/**
- * The parser's stack in a valid snapshot: the document, the root mapping, a section, a vCPU map
- * and the scalar being read. One more is refused while reading.
- */
-const MAX_PARSER_STACK = MAX_NESTING + 2;
 
 const PARSE_OPTIONS: ParseOptions & DocumentOptions & SchemaOptions = {
   version: '1.2',
@@ -94,11 +89,40 @@ function openEntries(stack: readonly CST.Token[]): number {
   return most;
 }
 
+/**
+ * What a bounded read allows: the most tokens and scalars of a whole document, the longest key or
+ * value, the deepest nesting of collections and the most entries of one collection. Each reader
+ * derives its own from its schema (this file: limits.ts; a GICv5 snapshot: v5/yaml.ts).
+ */
+export interface CstLimits {
+  lines: number;
+  tokens: number;
+  scalars: number;
+  tokenChars: number;
+  nesting: number;
+  /** What the nesting is in a valid document, for the message, e.g. "root, section, vCPU". */
+  nestingWhat: string;
+  entries: number;
+}
+
+const V3_LIMITS: CstLimits = {
+  lines: MAX_LINES,
+  tokens: MAX_TOKENS,
+  scalars: MAX_SCALARS,
+  tokenChars: MAX_TOKEN_CHARS,
+  nesting: MAX_NESTING,
+  nestingWhat: 'root, section, vCPU',
+  entries: MAX_COLLECTION_ENTRIES,
+};
+
 /** Lex and parse with hard limits; returns the CST documents. */
-function boundedCst(text: string, lines: LineCounter): CST.Token[] {
+function boundedCst(text: string, lines: LineCounter, limits: CstLimits): CST.Token[] {
   const parser = new Parser(lines.addNewLine);
   lines.addNewLine(0); // what Parser.parse() does first; we feed Parser.next() ourselves
   const out: CST.Token[] = [];
+  // The parser's stack in a valid document: the document, the open collections and the scalar
+  // being read. One more is refused while reading.
+  const maxStack = limits.nesting + 2;
   let tokens = 0;
   let scalars = 0;
   let start = 0;
@@ -108,26 +132,63 @@ function boundedCst(text: string, lines: LineCounter): CST.Token[] {
   };
   for (const lexeme of new Lexer().lex(text)) {
     start = parser.offset;
-    if (++tokens > MAX_TOKENS) {
-      throw new SnapshotError('', `more than ${MAX_TOKENS} YAML tokens by ${where()}: far more than the largest snapshot needs`);
+    if (++tokens > limits.tokens) {
+      throw new SnapshotError('', `more than ${limits.tokens} YAML tokens by ${where()}: far more than the largest snapshot needs`);
     }
     const type = CST.tokenType(lexeme) ?? '';
-    if (SCALAR_TOKENS.has(type) && ++scalars > MAX_SCALARS) {
-      throw new SnapshotError('', `more than ${MAX_SCALARS} YAML scalars by ${where()}: more keys and values than the largest snapshot can hold`);
+    if (SCALAR_TOKENS.has(type) && ++scalars > limits.scalars) {
+      throw new SnapshotError('', `more than ${limits.scalars} YAML scalars by ${where()}: more keys and values than the largest snapshot can hold`);
     }
-    if (lexeme.length > MAX_TOKEN_CHARS && !LONG_TOKENS.has(type)) {
-      throw new SnapshotError('', `a key or value of ${lexeme.length} characters at ${where()}: no snapshot has one longer than ${MAX_TOKEN_CHARS}`);
+    if (lexeme.length > limits.tokenChars && !LONG_TOKENS.has(type)) {
+      throw new SnapshotError('', `a key or value of ${lexeme.length} characters at ${where()}: no snapshot has one longer than ${limits.tokenChars}`);
     }
     for (const token of parser.next(lexeme)) out.push(token);
-    if (parser.stack.length > MAX_PARSER_STACK) {
-      throw new SnapshotError('', `YAML nested deeper than a snapshot at ${where()} (a snapshot nests at most ${MAX_NESTING} collections: root, section, vCPU)`);
+    if (parser.stack.length > maxStack) {
+      throw new SnapshotError('', `YAML nested deeper than a snapshot at ${where()} (a snapshot nests at most ${limits.nesting} collections: ${limits.nestingWhat})`);
     }
-    if (openEntries(parser.stack) > MAX_COLLECTION_ENTRIES) {
-      throw new SnapshotError('', `a mapping or list with more than ${MAX_COLLECTION_ENTRIES} entries by ${where()}: no snapshot has one that big`);
+    if (openEntries(parser.stack) > limits.entries) {
+      throw new SnapshotError('', `a mapping or list with more than ${limits.entries} entries by ${where()}: no snapshot has one that big`);
     }
   }
   for (const token of parser.end()) out.push(token);
   return out;
+}
+
+/**
+ * Steps 1 and 2 above, then the Composer (without the library's quadratic duplicate-key check):
+ * the one YAML document of `text`, its errors and warnings refused, or a SnapshotError. The
+ * caller walks the document (duplicate keys, aliases, anchors, tags, its own key counts).
+ */
+export function composeBounded(text: string, lines: LineCounter, limits: CstLimits): Document.Parsed {
+  checkSnapshotText(text, limits.lines);
+  const at = (pos: readonly [number, number]): string => {
+    const { line, col } = lines.linePos(pos[0]);
+    return ` (line ${line}, column ${col})`;
+  };
+  let docs: Document.Parsed[];
+  try {
+    docs = Array.from(new Composer(PARSE_OPTIONS).compose(boundedCst(text, lines, limits)));
+  } catch (err) {
+    if (err instanceof SnapshotError) throw err;
+    throw new SnapshotError('', `YAML could not be parsed: ${firstLine(String((err as Error)?.message ?? err))}`);
+  }
+  if (docs.length === 0) throw new SnapshotError('', 'no YAML document found');
+  if (docs.length > 1) {
+    throw new SnapshotError('', `expected exactly one YAML document, found ${docs.length}`);
+  }
+  const doc = docs[0]!;
+  const error = doc.errors[0];
+  if (error !== undefined) throw new SnapshotError('', `YAML error ${error.code}${at(error.pos)}: ${firstLine(error.message)}`);
+  const warning = doc.warnings[0];
+  if (warning !== undefined) {
+    throw new SnapshotError('', `YAML warning treated as error ${warning.code}${at(warning.pos)}: ${firstLine(warning.message)}`);
+  }
+  if (doc.directives?.yaml.explicit) throw new SnapshotError('', 'YAML directives (%YAML) are not allowed');
+  if (doc.directives && Object.keys(doc.directives.tags).some((h) => h !== '!!')) {
+    throw new SnapshotError('', 'YAML %TAG directives are not allowed');
+  }
+  if (!isMap(doc.contents)) throw new SnapshotError('', 'the document root must be a mapping');
+  return doc;
 }
 
 class YamlWalk {
@@ -193,33 +254,9 @@ export function parseSnapshotYaml(text: string, maxBytes: number = MAX_SNAPSHOT_
   if (bytes > maxBytes) {
     throw new SnapshotError('', `snapshot is ${bytes} bytes; the limit is ${maxBytes}`);
   }
-  checkSnapshotText(text);
   const lines = new LineCounter();
   const walk = new YamlWalk(text, lines);
-  let docs: Document.Parsed[];
-  try {
-    const cst = boundedCst(text, lines);
-    docs = Array.from(new Composer(PARSE_OPTIONS).compose(cst));
-  } catch (err) {
-    if (err instanceof SnapshotError) throw err;
-    throw new SnapshotError('', `YAML could not be parsed: ${firstLine(String((err as Error)?.message ?? err))}`);
-  }
-  if (docs.length === 0) throw new SnapshotError('', 'no YAML document found');
-  if (docs.length > 1) {
-    throw new SnapshotError('', `expected exactly one YAML document, found ${docs.length}`);
-  }
-  const doc = docs[0]!;
-  const error = doc.errors[0];
-  if (error !== undefined) throw new SnapshotError('', `YAML error ${error.code}${walk.at({ range: error.pos })}: ${firstLine(error.message)}`);
-  const warning = doc.warnings[0];
-  if (warning !== undefined) {
-    throw new SnapshotError('', `YAML warning treated as error ${warning.code}${walk.at({ range: warning.pos })}: ${firstLine(warning.message)}`);
-  }
-  if (doc.directives?.yaml.explicit) throw new SnapshotError('', 'YAML directives (%YAML) are not allowed');
-  if (doc.directives && Object.keys(doc.directives.tags).some((h) => h !== '!!')) {
-    throw new SnapshotError('', 'YAML %TAG directives are not allowed');
-  }
-  if (!isMap(doc.contents)) throw new SnapshotError('', 'the document root must be a mapping');
+  const doc = composeBounded(text, lines, V3_LIMITS);
   walk.node(doc.contents, '', []);
 
   let js: unknown;

@@ -142,7 +142,7 @@ t.test('bad snapshots and mismatched destinations are refused before anything is
     ['an IST entry out of range', yaml.replace('"1": "0x00008000"', '"64": "0x00008000"'), /below 64/],
     ['a wrong LPI entry count', yaml.replace('entries: 32', 'entries: 16'), /entries/],
     ['an alias', yaml.replace('model: "v5"', 'model: &m "v5"\nalias: *m'), /alias|anchor/],
-    ['a prototype key', yaml.replace('irs:\n', 'irs:\n  __proto__: "0x0000000000000000"\n'), /unknown field|canonical/],
+    ['a prototype key', yaml.replace('irs:\n', 'irs:\n  __proto__: "0x0000000000000000"\n'), /unknown field|canonical|forbidden key/],
     ['two documents', `${yaml}---\n${yaml}`, /one YAML document/],
   ];
   for (const [what, text, why] of cases) {
@@ -161,4 +161,23 @@ t.test('bad snapshots and mismatched destinations are refused before anything is
   t.equal(restoreVgicV5(handle(configured.vm, configured.fd), yaml).ok, true, 'a first restore');
   t.match((restoreVgicV5(handle(configured.vm, configured.fd), yaml) as { failure: string }).failure, /already configured/, 'a second restore into the same VM');
   t.match((restoreVgicV5(handle(configured.vm, configured.fd), 'x'.repeat(9 * 1024 * 1024)) as { failure: string }).failure, /limit/, 'a 9 MiB file');
+});
+
+t.test('hostile YAML is refused while it is read, in bounded time and memory (the GICv2/v3 reader, with GICv5 limits)', async (t) => {
+  const cases: Array<[string, string, RegExp]> = [
+    ['1 M `[`', '['.repeat(1 << 20), /nested deeper than a snapshot/],
+    ['a mapping of 70,000 keys', `ist:\n${Array.from({ length: 70_000 }, (_, i) => `  k${i}: 1\n`).join('')}`, /more than 65536 entries/],
+    ['a duplicate key', 'model: "v5"\nmodel: "v5"\n', /duplicate key/],
+    ['a 300-character value', `model: "${'x'.repeat(300)}"\n`, /a key or value of 302 characters/],
+    ['two BOMs', '\ufeff\ufeffmodel: "v5"\n', /two byte order marks/],
+  ];
+  for (const [what, text, message] of cases) {
+    const heap = process.memoryUsage().heapUsed;
+    const cpu = process.cpuUsage();
+    t.throws(() => parseSnapshotV5Yaml(text), { name: 'SnapshotError', message }, `${what}: refused`);
+    const used = process.cpuUsage(cpu);
+    // Generous bounds (a shared machine); the unbounded reader took seconds and hundreds of MB.
+    t.ok((used.user + used.system) / 1e3 < 2000, `${what}: under 2 s of CPU`);
+    t.ok(process.memoryUsage().heapUsed - heap < 200 * 1024 * 1024, `${what}: under 200 MB of heap`);
+  }
 });
