@@ -39,6 +39,7 @@ import {
   kvmGsiRoutingCreate,
   kvmGsiRoutingIrqchipAdd,
   kvmNewEventfd,
+  kvmVmFree,
   read,
   u32,
   u64,
@@ -241,5 +242,18 @@ t.test('KVM_IRQFD_FLAG_RESAMPLE: the line stays high until the guest deactivates
   const b = u64();
   tt.equal(read(rfd, b, 8), 8, 'the resamplefd was signalled');
   tt.equal(b.value, 1n);
+  tt.end();
+});
+
+t.test('freeing a VM releases its irqfds (kvm_vm_release -> kvm_irqfd_release): the eventfd can feed another VM', (tt) => {
+  const a = v3Vm({ nrIrqs: NR_IRQS });
+  const b = v3Vm({ nrIrqs: NR_IRQS });
+  const efd = kvmNewEventfd();
+  tt.equal(__kvmIrqfd(a.vm, 3, efd, 0), 0);
+  tt.equal(__kvmIrqfd(b.vm, 3, efd, 0), -EBUSY, 'while the first VM holds it: EBUSY (one priority waiter per eventfd)');
+  kvmVmFree(a.vm);
+  tt.equal(__kvmIrqfd(b.vm, 3, efd, 0), 0, 'after kvm_vm_free of the first VM: assigned');
+  tt.equal(write(efd, u64(1), 8), 8);
+  tt.equal(pending1(b), hex(1 << 3), 'and a write raises SPI 35 of the second VM');
   tt.end();
 });

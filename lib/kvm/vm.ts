@@ -28,6 +28,7 @@ import type { UserBuf } from '../vgic/user-buf.ts';
 import { type Gicv5HostOptions, resolveGicv5Host } from '../vgic/v5/host.ts';
 import { v5IrqLine } from '../vgic/v5/irq-line.ts';
 import { allocFd, closeFd, lookupFd } from './fd-table.ts';
+import { kvmIrqfdRelease } from './irqfd.ts';
 import { GuestMemory } from './memory.ts';
 import { KvmVcpu, vcpuMpidr } from './vcpu.ts';
 
@@ -124,6 +125,9 @@ export class KvmVm {
    * Nothing process-wide refers to it afterwards, so it can be collected. Idempotent.
    */
   free(): void {
+    // kvm_main.c kvm_vm_release -> kvm_irqfd_release: the VM's irqfds go with its fd, so an
+    // eventfd that outlives the VM neither reaches it nor stays busy for another VM.
+    kvmIrqfdRelease(this);
     for (const fd of this.fds) closeFd(fd);
     this.fds.clear();
     this.freed = true;
