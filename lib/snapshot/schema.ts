@@ -30,6 +30,8 @@
 // canonical order (the order of the VMM's save sequence, or `sortRegisterMap` = ascending offset)
 // so that save -> restore -> save yields byte-identical files.
 
+import { describeThrown as describeThrownValue } from '../kvm/thrown.ts';
+
 export const SNAPSHOT_VERSION = 1;
 
 export const VMM_STYLES = ['qemu', 'firecracker'] as const;
@@ -430,18 +432,10 @@ function describe(x: unknown): string {
   }
 }
 
-/** What a hostile input threw (a Proxy trap, a getter), in a few words; never throws itself. */
+/** What was thrown, in one line, as the vCPU's guest aborts describe it (lib/kvm/thrown.ts: never
+ * runs a Proxy trap or a getter it does not guard). */
 export function describeThrown(e: unknown): string {
-  try {
-    if (e instanceof Error) {
-      const name = typeof e.name === 'string' ? e.name : 'Error';
-      const message = typeof e.message === 'string' ? e.message : '';
-      return message ? `${name}: ${message.length > 120 ? `${message.slice(0, 120)}...` : message}` : name;
-    }
-    return `a thrown ${e === null ? 'null' : typeof e}`;
-  } catch {
-    return 'an exception that could not be described';
-  }
+  return describeThrownValue(e).text;
 }
 
 /** Run a reflective read of an untrusted value; anything it throws becomes a SnapshotError at `path`. */
