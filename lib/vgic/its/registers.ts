@@ -49,7 +49,7 @@ import {
   GITS_TYPER_ITT_ENTRY_SIZE_SHIFT,
   GITS_TYPER_PLPIS,
 } from '../../uapi/its.ts';
-import { IMPLEMENTER_ARM, KVM_VGIC_V3_ITS_SIZE, PRODUCT_ID_KVM } from '../../uapi/kvm.ts';
+import { IMPLEMENTER_ARM, PRODUCT_ID_KVM } from '../../uapi/kvm.ts';
 import { extractBytes, sanitiseBaserFields, update64bitReg } from '../baser.ts';
 import { VGIC_ACCESS_32bit, VGIC_ACCESS_64bit, accessWidthOk } from '../mmio.ts';
 import { ADDR_UNDEF, type VgicDist } from '../state.ts';
@@ -60,10 +60,10 @@ import {
   VITS_TYPER_DEVBITS,
   VITS_TYPER_IDBITS,
   type VgicIts,
+  doorbellToIts,
   freeCollectionList,
   freeDeviceList,
   invalidateCache,
-  itsesOf,
 } from './state.ts';
 
 export type ItsReadFn = (its: VgicIts, offset: number, len: number) => bigint;
@@ -275,12 +275,13 @@ export function findItsRegister(offset: number): ItsRegisterRow | undefined {
 
 // --- guest MMIO -----------------------------------------------------------------------------------------
 
-/** The ITS whose frame pair holds `addr` (the KVM MMIO bus lookup), with the offset in it. */
+/**
+ * The ITS whose frame pair holds `addr`, with the offset in it: the same KVM MMIO bus lookup as an
+ * MSI's doorbell (kvm_main.c kvm_io_bus_get_first_dev: the lowest base if frames overlap).
+ */
 function itsAt(dist: VgicDist, addr: number): { its: VgicIts; offset: number } | null {
-  for (const its of itsesOf(dist)) {
-    if (its.base !== ADDR_UNDEF && addr >= its.base && addr < its.base + KVM_VGIC_V3_ITS_SIZE) return { its, offset: addr - its.base };
-  }
-  return null;
+  const its = doorbellToIts(dist, addr);
+  return its ? { its, offset: addr - its.base } : null;
 }
 
 /** Guest read of an ITS frame: the value (0 for a rejected access), or null when no ITS is there. */
